@@ -1,0 +1,51 @@
+"""The claims this companion reproduces: one notebook each, with its papers and figures.
+
+The CLI, the results record and the README's figure table all read this one list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Claim:
+    notebook: str
+    title: str
+    claim: str
+    papers: tuple[str, ...]
+    figures: dict[str, str] = field(default_factory=dict)  # figure file stem -> paper figure it reproduces
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        notebook="01_orthogonality",
+        title="Batch norm orthogonalizes representations and avoids rank collapse",
+        claim="In deep random linear networks, batch normalization makes representations increasingly "
+        "orthogonal with depth, down to an O(1/sqrt(width)) floor, and avoids rank collapse.",
+        papers=(
+            "Daneshmand, Joudaki, Bach. Batch Normalization Orthogonalizes Representations in Deep Random "
+            "Networks. NeurIPS 2021. arXiv:2106.03970",
+            "Daneshmand, Kohler, Bach, Hofmann, Lucchi. Batch Normalization Provably Avoids Rank Collapse for "
+            "Randomly Initialised Deep Networks. NeurIPS 2020. arXiv:2003.01652",
+        ),
+        figures={
+            "01_fig1_cosine": "2021 Fig. 1",
+            "01_fig2a_gap_vs_depth": "2021 Fig. 2a",
+            "01_fig2b_gap_vs_width": "2021 Fig. 2b",
+            "01_rank_collapse": "2020 Fig. 2 and Fig. 3a",
+            "01_activations": "2021 App. F",
+        },
+    ),
+)
+
+
+def find_claim(name: str) -> Claim:
+    """Look a claim up by notebook name (``01_orthogonality``), its number (``01`` or ``1``) or a path."""
+    stem = name.rsplit("/", 1)[-1].removesuffix(".ipynb")
+    for claim in CLAIMS:
+        number = claim.notebook.split("_", 1)[0]
+        if stem in (claim.notebook, number) or (stem.isdigit() and int(stem) == int(number)):
+            return claim
+    known = ", ".join(claim.notebook for claim in CLAIMS)
+    raise ValueError(f"notebook must be one of {known} (or its number), got {name!r}")

@@ -1,0 +1,83 @@
+"""Input batches of shape ``(seeds, n, d)``, drawn from an explicit generator.
+
+Every batch has rows of unit root-mean-square (``||x_i||^2 = d``), so that a Gaussian layer
+``N(0, 1/d)`` keeps pre-activations at unit scale. No data set is downloaded: synthetic batches
+here, and scikit-learn's bundled 8x8 digits (:func:`digits_batch`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from normprop._validation import check_open_unit, check_positive_int
+
+
+def _check_sizes(seeds: int, n: int, d: int) -> None:
+    check_positive_int(seeds, "seeds")
+    check_positive_int(n, "n")
+    check_positive_int(d, "d")
+
+
+def unit_rms_rows(x: torch.Tensor) -> torch.Tensor:
+    """Rescale each row to unit root-mean-square, ``||x_i||^2 = d``."""
+    return x / x.square().mean(-1, keepdim=True).sqrt()
+
+
+def gaussian_batch(
+    seeds: int, n: int, d: int, generator: torch.Generator, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
+    """i.i.d. standard Gaussian rows, rescaled to unit RMS."""
+    _check_sizes(seeds, n, d)
+    return unit_rms_rows(torch.randn(seeds, n, d, generator=generator, dtype=dtype, device=generator.device))
+
+
+def orthogonal_batch(
+    seeds: int, n: int, d: int, generator: torch.Generator, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
+    """n random orthogonal rows of equal norm (orthogonality gap 0); needs ``n <= d``."""
+    _check_sizes(seeds, n, d)
+    if n > d:
+        raise ValueError(f"n must be at most d for orthogonal rows, got n = {n} > d = {d}")
+    a = torch.randn(seeds, d, n, generator=generator, dtype=torch.float64, device=generator.device)
+    q, _ = torch.linalg.qr(a)
+    return (q.mT * math.sqrt(d)).to(dtype)
+
+
+def near_collinear_batch(
+    seeds: int,
+    n: int,
+    d: int,
+    generator: torch.Generator,
+    cosine: float = 0.99,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """Rows ``sqrt(c) u + sqrt(1 - c) g_i`` around a shared direction u: pairwise cosine about c.
+
+    With u and g_i i.i.d. ``N(0, I_d)`` the expected inner product of two rows over their squared
+    norm is ``c``, so ``cosine`` close to 1 gives a nearly rank-one batch.
+    """
+    _check_sizes(seeds, n, d)
+    cosine = check_open_unit(cosine, "cosine")
+    shape = (seeds, 1, d)
+    shared = torch.randn(shape, generator=generator, dtype=dtype, device=generator.device)
+    noise = torch.randn(seeds, n, d, generator=generator, dtype=dtype, device=generator.device)
+    return unit_rms_rows(math.sqrt(cosine) * shared + math.sqrt(1 - cosine) * noise)
+
+
+def degenerate_batch(
+    seeds: int,
+    n: int,
+    d: int,
+    generator: torch.Generator,
+    distinct: int = 1,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """A batch of n rows that repeats ``distinct`` Gaussian samples cyclically (rank ``distinct``)."""
+    _check_sizes(seeds, n, d)
+    check_positive_int(distinct, "distinct")
+    if distinct > n:
+        raise ValueError(f"distinct must be at most n, got distinct = {distinct} > n = {n}")
+    base = gaussian_batch(seeds, distinct, d, generator, dtype)
+    return base[:, torch.arange(n) % distinct]

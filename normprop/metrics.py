@@ -1,0 +1,152 @@
+"""Metrics of a batch of representations ``h`` of shape ``(..., n, d)``: n samples by d features.
+
+Every metric here
+
+* takes float32 or float64 input and computes in float64 (a float32 Gram matrix of an
+  ill-conditioned batch has negative eigenvalues);
+* broadcasts over the leading dimensions (seeds, configurations) and returns a tensor of shape
+  ``(...)``;
+* raises a one-line ``ValueError`` for input that is not a finite ``(..., n, d)`` tensor.
+
+The Gram matrix is the ``n x n`` sample Gram ``G = h @ h.mT``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from normprop._validation import check_batch
+
+_FLOAT64 = torch.float64
+
+
+def gram(h: torch.Tensor) -> torch.Tensor:
+    """The sample Gram matrix ``G = h h^T`` of shape ``(..., n, n)``, in float64."""
+    h64 = check_batch(h).to(_FLOAT64)
+    return h64 @ h64.mT
+
+
+def _check_nonzero(squared_norm: torch.Tensor, name: str = "h") -> None:
+    if bool((squared_norm <= 0).any()):
+        raise ValueError(f"{name} has a batch that is identically zero; the metric is undefined for it")
+
+
+def orthogonality_gap(h: torch.Tensor) -> torch.Tensor:
+    """Orthogonality gap ``V(h) = || G / ||h||_F^2 - I_n / n ||_F`` (Daneshmand et al. 2021, eq. 2).
+
+    Zero iff the n rows are orthogonal with equal norms; maximal, ``sqrt(1 - 1/n)``, iff h has
+    rank one. Invariant to scaling h and to ``h -> h @ Q`` for orthogonal Q.
+    """
+    g = gram(h)
+    n = g.shape[-1]
+    squared_norm = torch.diagonal(g, dim1=-2, dim2=-1).sum(-1)
+    _check_nonzero(squared_norm)
+    eye = torch.eye(n, dtype=_FLOAT64, device=g.device)
+    return torch.linalg.matrix_norm(g / squared_norm[..., None, None] - eye / n)
+
+
+def _log_det_and_trace(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``log det G`` (``-inf`` where G is numerically singular) and ``tr G`` of PSD Grams in float64.
+
+    A Cholesky factorisation gives the log-determinant at a third of the cost of an
+    eigendecomposition. A rank-deficient Gram can still factor with round-off-sized pivots, so a
+    matrix whose smallest pivot is below ``n * eps * max(diag G)`` is called singular.
+    """
+    n = g.shape[-1]
+    trace = torch.diagonal(g, dim1=-2, dim2=-1).sum(-1)
+    factor, info = torch.linalg.cholesky_ex(g)
+    pivots = torch.diagonal(factor, dim1=-2, dim2=-1) ** 2
+    scale = torch.diagonal(g, dim1=-2, dim2=-1).amax(-1)
+    tolerance = n * torch.finfo(_FLOAT64).eps * scale
+    singular = (info != 0) | (pivots.amin(-1) <= tolerance)
+    log_det = torch.where(singular, torch.full_like(trace, -math.inf), pivots.clamp_min(1e-300).log().sum(-1))
+    return log_det, trace
+
+
+def isometry_gap(h: torch.Tensor) -> torch.Tensor:
+    """Isometry gap ``phi = -log I(G) = log(tr G / n) - (1/n) log det G`` (Joudaki et al. 2023, eq. 3).
+
+    ``I(G) = det(G)^(1/n) / (tr(G)/n)`` is the ratio of the geometric to the arithmetic mean of the
+    eigenvalues of the sample Gram. ``phi >= 0``, ``phi = 0`` iff G is a multiple of the identity,
+    and ``phi = inf`` for a rank-deficient batch (for example ``n > d``). Scale invariant.
+    """
+    g = gram(h)
+    n = g.shape[-1]
+    log_det, trace = _log_det_and_trace(g)
+    _check_nonzero(trace)
+    gap = torch.log(trace / n) - log_det / n
+    # Round-off can make a perfect isometry come out at -1e-16; the gap is non-negative by AM-GM.
+    return gap.clamp_min(0.0)
+
+
+def entropy(h: torch.Tensor) -> torch.Tensor:
+    """Gaussian-proxy entropy of the representation (Joudaki, Daneshmand, Bach 2022 v1, reconstruction).
+
+    A pre-activation row ``z = w @ h^T`` with ``w ~ N(0, I_d / d)`` is Gaussian with covariance
+    ``M = G / d``, so its differential entropy is ``(n/2) log(2 pi e) + (1/2) log det M``.
+    ``-inf`` when the Gram is singular (never NaN).
+    """
+    g = gram(h)
+    n, d = g.shape[-1], h.shape[-1]
+    log_det, _ = _log_det_and_trace(g)
+    return 0.5 * n * math.log(2 * math.pi * math.e) + 0.5 * (log_det - n * math.log(d))
+
+
+def entropy_deficit(h: torch.Tensor) -> torch.Tensor:
+    """Entropy deficit from the maximum at equal total variance: ``h_max - h = (n/2) * phi``.
+
+    With the covariance rescaled so that ``tr M = n``, the entropy is maximal, ``(n/2) log(2 pi e)``,
+    at ``M = I``; the deficit is exactly ``n/2`` times the :func:`isometry_gap`. ``inf`` when singular.
+    """
+    n = h.shape[-2] if isinstance(h, torch.Tensor) and h.ndim >= 2 else 0
+    return 0.5 * n * isometry_gap(h)
+
+
+def stable_rank(h: torch.Tensor) -> torch.Tensor:
+    """Stable rank ``r(G) = tr(G)^2 / ||G||_F^2``, a tolerance-free lower bound on the rank.
+
+    Computed from the smaller of the two Grams ``h h^T`` and ``h^T h``, which share their non-zero
+    eigenvalues, so the cost is ``min(n, d)^2 max(n, d)``.
+    """
+    h64 = check_batch(h).to(_FLOAT64)
+    small = h64 @ h64.mT if h64.shape[-2] <= h64.shape[-1] else h64.mT @ h64
+    trace = torch.diagonal(small, dim1=-2, dim2=-1).sum(-1)
+    _check_nonzero(trace)
+    return trace**2 / torch.linalg.matrix_norm(small) ** 2
+
+
+def numerical_rank(h: torch.Tensor, rtol: float | None = None, precision: torch.dtype = torch.float64) -> torch.Tensor:
+    """Number of singular values of h above ``rtol * s_max`` (computed in float64).
+
+    ``precision`` is the dtype whose round-off sets the default tolerance,
+    ``rtol = max(n, d) * eps(precision)``: pass ``torch.float32`` for a network that ran in float32,
+    whose singular values below ``1e-7 * s_max`` are round-off, not signal.
+    """
+    h64 = check_batch(h).to(_FLOAT64)
+    if rtol is None:
+        rtol = max(h64.shape[-2:]) * torch.finfo(precision).eps
+    if not 0.0 <= rtol < 1.0:
+        raise ValueError(f"rtol must lie in [0, 1), got {rtol!r}")
+    singular_values = torch.linalg.svdvals(h64)
+    return (singular_values > rtol * singular_values[..., :1]).sum(-1)
+
+
+def abs_cosine(h: torch.Tensor) -> torch.Tensor:
+    """Matrix of absolute cosine similarities ``|<h_i, h_j>| / (|h_i| |h_j|)`` of shape ``(..., n, n)``."""
+    g = gram(h)
+    norms = torch.diagonal(g, dim1=-2, dim2=-1).sqrt()
+    if bool((norms <= 0).any()):
+        raise ValueError("h has a sample that is identically zero; its cosine is undefined")
+    return (g / (norms[..., :, None] * norms[..., None, :])).abs()
+
+
+def mean_abs_cosine(h: torch.Tensor) -> torch.Tensor:
+    """Mean ``|cos|`` over the ``n (n - 1) / 2`` distinct sample pairs; needs ``n >= 2``."""
+    n = check_batch(h).shape[-2]
+    if n < 2:
+        raise ValueError(f"h needs at least 2 samples for a pairwise cosine, got n = {n}")
+    cos = abs_cosine(h)
+    off_diagonal = cos.sum((-2, -1)) - torch.diagonal(cos, dim1=-2, dim2=-1).sum(-1)
+    return off_diagonal / (n * (n - 1))

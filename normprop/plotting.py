@@ -1,0 +1,35 @@
+"""One seaborn theme and one deterministic ``save_figure`` for every notebook.
+
+Regenerating unchanged science must give byte-identical files, so the PNG and PDF writers are told
+to leave out everything that changes between runs or machines: the software version and the
+creation date.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import seaborn as sns
+
+from normprop.paths import figures_dir
+
+DPI = 150
+_PNG_METADATA = {"Software": None}
+_PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
+
+
+def set_theme() -> None:
+    """The project's look: seaborn's whitegrid, colour-blind palette, fonts bundled with matplotlib."""
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind", font="DejaVu Sans")
+    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": DPI, "pdf.fonttype": 42, "figure.constrained_layout.use": True})
+
+
+def save_figure(fig: plt.Figure, name: str, preset: str) -> list[Path]:
+    """Write ``name.png`` and ``name.pdf`` for ``preset`` (paper: ``figures/``; else ``build/``)."""
+    folder = figures_dir(preset)
+    folder.mkdir(parents=True, exist_ok=True)
+    png, pdf = folder / f"{name}.png", folder / f"{name}.pdf"
+    fig.savefig(png, dpi=DPI, bbox_inches="tight", metadata=_PNG_METADATA)
+    fig.savefig(pdf, bbox_inches="tight", metadata=_PDF_METADATA)
+    return [png, pdf]

@@ -1,0 +1,68 @@
+"""Experiment sizes per notebook: ``quick`` (CI, nbval, seconds) and ``paper`` (the figures).
+
+Notebooks keep only ``preset`` (and a few plain values) in their papermill ``parameters`` cell and
+derive every size from here, so one override (``-p preset paper``) stays consistent.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+from normprop.catalog import find_claim
+
+PRESET_NAMES = ("quick", "paper")
+
+_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "01_orthogonality": {
+        "quick": {
+            "seeds": 10,
+            "fig1_width": 32,
+            "fig1_depth": 40,
+            "batch_size": 4,
+            "fig2a_widths": [32, 256],
+            "fig2a_depth": 60,
+            "fig2b_widths": [16, 32, 64, 128],
+            "fig2b_depth": 150,
+            "burn_in": 50,
+            "rank_width": 32,
+            "rank_depth": 1000,
+            "rank_every": 10,
+            "stable_rank_widths": [16, 32, 64, 128],
+            "stable_rank_depth": 60,
+            "activation_depth": 40,
+            "activation_width": 64,
+        },
+        "paper": {
+            "seeds": 20,
+            "fig1_width": 32,
+            "fig1_depth": 50,
+            "batch_size": 4,
+            "fig2a_widths": [32, 512],
+            "fig2a_depth": 100,
+            "fig2b_widths": [16, 32, 64, 128, 256, 512],
+            "fig2b_depth": 500,
+            "burn_in": 50,
+            "rank_width": 32,
+            "rank_depth": 5000,
+            "rank_every": 10,
+            "stable_rank_widths": [16, 32, 64, 128, 256, 512],
+            "stable_rank_depth": 100,
+            "activation_depth": 100,
+            "activation_width": 128,
+        },
+    },
+}
+
+
+def load_preset(notebook: str, preset: str, **overrides: Any) -> MappingProxyType:
+    """The sizes of ``notebook`` under ``preset``, with ``overrides`` applied (unknown keys rejected)."""
+    name = find_claim(notebook).notebook
+    if preset not in PRESET_NAMES:
+        raise ValueError(f"preset must be one of {', '.join(map(repr, PRESET_NAMES))}; got {preset!r}")
+    values = dict(_PRESETS[name][preset])
+    unknown = sorted(set(overrides) - set(values))
+    if unknown:
+        raise ValueError(f"overrides has unknown keys {unknown}; known keys: {sorted(values)}")
+    values.update(overrides)
+    return MappingProxyType(values)

@@ -1,0 +1,82 @@
+"""The results record: each notebook ends by writing its verdict and headline numbers.
+
+``build/<preset>/<notebook>.json`` holds::
+
+    {"claim": ..., "notebook": ..., "preset": ..., "verdict": "reproduced" | "not reproduced",
+     "checks": {name: bool}, "numbers": {...}, "seconds": ...}
+
+The CLI reads these records to print its table of verdicts.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from normprop.catalog import find_claim
+from normprop.paths import build_dir
+from normprop.presets import PRESET_NAMES
+
+REPRODUCED, NOT_REPRODUCED = "reproduced", "not reproduced"
+
+
+def _plain(value: Any) -> Any:
+    """Numbers as JSON numbers (inf as the string "inf"), mappings with string keys."""
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_plain(item) for item in value]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        value = float(value)
+        return value if math.isfinite(value) else str(value)
+    return value
+
+
+def record_path(notebook: str, preset: str) -> Path:
+    return build_dir(preset) / f"{find_claim(notebook).notebook}.json"
+
+
+class ClaimRun:
+    """Started in a notebook's setup cell; :meth:`record` in its claim-check cell writes the record."""
+
+    def __init__(self, notebook: str, preset: str) -> None:
+        if preset not in PRESET_NAMES:
+            raise ValueError(f"preset must be one of {', '.join(map(repr, PRESET_NAMES))}; got {preset!r}")
+        self.claim = find_claim(notebook)
+        self.preset = preset
+        self._start = time.perf_counter()
+
+    def record(self, checks: Mapping[str, bool], numbers: Mapping[str, Any]) -> str:
+        """Write the record and return the verdict: reproduced iff every check holds."""
+        if not checks:
+            raise ValueError("checks must hold at least one named check")
+        verdict = REPRODUCED if all(bool(ok) for ok in checks.values()) else NOT_REPRODUCED
+        path = record_path(self.claim.notebook, self.preset)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "claim": self.claim.claim,
+            "notebook": self.claim.notebook,
+            "preset": self.preset,
+            "verdict": verdict,
+            "checks": _plain(dict(checks)),
+            "numbers": _plain(dict(numbers)),
+            "seconds": round(time.perf_counter() - self._start, 2),
+        }
+        path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+        return verdict
+
+
+def read_record(notebook: str, preset: str) -> dict[str, Any] | None:
+    """The record a notebook last wrote for ``preset``, or None if there is none."""
+    path = record_path(notebook, preset)
+    return json.loads(path.read_text()) if path.exists() else None

@@ -1,0 +1,38 @@
+"""Compute settings: intra-op threads and device, chosen in one place.
+
+On the 2-core machines this project targets, torch's default of one thread per core is slower for
+the small matrices of these chains than a single thread (see ``benchmarks/``), and two notebooks
+running side by side must not oversubscribe the cores. Hence a default of 1 thread, overridable by
+``NORMPROP_THREADS``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+DEFAULT_THREADS = 1
+
+
+def resolve_device(device: str | None = None) -> torch.device:
+    """``"auto"``/``None`` picks CUDA when present, else CPU; anything else is passed to torch."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or a torch device string, got {device!r}") from error
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was requested but no CUDA device is available")
+    return resolved
+
+
+def configure(threads: int | None = None, device: str | None = "cpu") -> torch.device:
+    """Set torch's intra-op threads (argument, else ``$NORMPROP_THREADS``, else 1) and return the device."""
+    if threads is None:
+        threads = int(os.environ.get("NORMPROP_THREADS", DEFAULT_THREADS))
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    torch.set_num_threads(threads)
+    return resolve_device(device)
