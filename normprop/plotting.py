@@ -22,7 +22,9 @@ _PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
 def set_theme() -> None:
     """The project's look: seaborn's whitegrid, colour-blind palette, fonts bundled with matplotlib."""
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind", font="DejaVu Sans")
-    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": DPI, "pdf.fonttype": 42, "figure.constrained_layout.use": True})
+    plt.rcParams.update(
+        {"figure.dpi": 100, "savefig.dpi": DPI, "pdf.fonttype": 42, "figure.constrained_layout.use": True}
+    )
 
 
 def save_figure(fig: plt.Figure, name: str, preset: str) -> list[Path]:

@@ -1,0 +1,43 @@
+"""Input batches: shapes, unit-RMS rows, and the structure each one promises."""
+
+import pytest
+import torch
+
+from normprop import data, metrics
+
+
+def test_batches_have_unit_rms_rows(generator):
+    for make in (data.gaussian_batch, data.orthogonal_batch, data.near_collinear_batch, data.degenerate_batch):
+        x = make(3, 4, 16, generator)
+        assert x.shape == (3, 4, 16) and x.dtype == torch.float32
+        torch.testing.assert_close(x.square().mean(-1), torch.ones(3, 4))
+
+
+def test_orthogonal_batch_has_zero_gap(generator):
+    x = data.orthogonal_batch(5, 6, 10, generator, torch.float64)
+    torch.testing.assert_close(metrics.orthogonality_gap(x), torch.zeros(5, dtype=torch.float64), atol=1e-12, rtol=0)
+
+
+def test_near_collinear_batch_has_the_requested_cosine(generator):
+    x = data.near_collinear_batch(200, 4, 256, generator, cosine=0.9, dtype=torch.float64)
+    assert metrics.mean_abs_cosine(x).mean().item() == pytest.approx(0.9, abs=0.02)
+
+
+def test_degenerate_batch_repeats_samples(generator):
+    x = data.degenerate_batch(2, 6, 16, generator, distinct=2, dtype=torch.float64)
+    assert torch.equal(x[:, 0], x[:, 2]) and torch.equal(x[:, 1], x[:, 5])
+    assert (metrics.numerical_rank(x) == 2).all()
+
+
+@pytest.mark.parametrize(
+    "call, argument",
+    [
+        (lambda g: data.gaussian_batch(0, 4, 8, g), "seeds"),
+        (lambda g: data.orthogonal_batch(1, 9, 8, g), "n must be at most d"),
+        (lambda g: data.near_collinear_batch(1, 4, 8, g, cosine=1.0), "cosine"),
+        (lambda g: data.degenerate_batch(1, 4, 8, g, distinct=5), "distinct"),
+    ],
+)
+def test_bad_sizes_raise(generator, call, argument):
+    with pytest.raises(ValueError, match=argument):
+        call(generator)

@@ -1,0 +1,138 @@
+"""Random chains: normalisation norms, weight distributions, streaming, seeds, errors."""
+
+import math
+
+import pytest
+import torch
+
+from normprop import data, metrics, nets
+
+
+@pytest.mark.parametrize("norm_scale, target", [("rms", 1.0), ("unit", None)])
+def test_batch_norm_columns_and_layer_norm_rows(generator, norm_scale, target):
+    z = 5 * torch.randn(3, 6, 10, generator=generator, dtype=torch.float64) + 2
+    bn = nets.normalize(z, "batch", norm_scale=norm_scale)
+    ln = nets.normalize(z, "layer", norm_scale=norm_scale)
+    expected_bn = math.sqrt(6) if target else 1.0
+    expected_ln = math.sqrt(10) if target else 1.0
+    torch.testing.assert_close(bn.norm(dim=-2), torch.full((3, 10), expected_bn, dtype=torch.float64))
+    torch.testing.assert_close(ln.norm(dim=-1), torch.full((3, 6), expected_ln, dtype=torch.float64))
+
+
+def test_centering_removes_the_mean(generator):
+    z = torch.randn(2, 8, 5, generator=generator, dtype=torch.float64) + 3
+    bn = nets.normalize(z, "batch", centering=True)
+    torch.testing.assert_close(bn.mean(-2), torch.zeros(2, 5, dtype=torch.float64), atol=1e-12, rtol=0)
+    torch.testing.assert_close(bn.square().mean(-2), torch.ones(2, 5, dtype=torch.float64))
+
+
+def test_dead_feature_stays_zero_instead_of_nan():
+    z = torch.randn(4, 3)
+    z[:, 1] = 0.0
+    out = nets.normalize(z, "batch")
+    assert torch.isfinite(out).all() and (out[:, 1] == 0).all()
+
+
+def test_orthogonal_weights_are_orthogonal(generator):
+    for d_in, d_out in [(8, 8), (12, 5), (5, 12)]:
+        w = nets.sample_weights(4, d_in, d_out, "orthogonal", generator, torch.float64)
+        assert w.shape == (4, d_in, d_out)
+        small = w.mT @ w if d_in >= d_out else w @ w.mT
+        torch.testing.assert_close(small, torch.eye(min(d_in, d_out), dtype=torch.float64).expand_as(small))
+
+
+def test_orthogonal_weights_are_haar_distributed(generator):
+    # Haar: the image of a fixed unit vector is uniform on the sphere, so each coordinate has mean 0
+    # and variance 1/d. QR without the sign correction biases the diagonal entries towards +-1/sqrt(d).
+    d, count = 6, 20_000
+    w = nets.sample_weights(count, d, d, "orthogonal", generator, torch.float64)
+    first = w[:, 0, :]
+    standard_error = math.sqrt(1 / d / count)
+    assert first.mean(0).abs().max().item() < 5 * standard_error
+    torch.testing.assert_close(first.square().mean(0), torch.full((d,), 1 / d, dtype=torch.float64), atol=0.01, rtol=0)
+    assert w[:, 0, 0].mean().abs().item() < 5 * standard_error
+
+
+def test_gaussian_weights_have_variance_one_over_fan_in(generator):
+    w = nets.sample_weights(50, 40, 30, "gaussian", generator, torch.float64)
+    assert w.mean().abs().item() < 5 / math.sqrt(w.numel() * 40)
+    assert w.var().item() == pytest.approx(1 / 40, rel=0.02)
+
+
+def test_vanilla_chain_is_rescaled_not_distorted(generator):
+    x = data.gaussian_batch(3, 4, 16, generator, torch.float64)
+    spec = nets.ChainSpec(16, 1, norm="none", init="gaussian")
+    weight = nets.sample_weights(3, 16, 16, "gaussian", generator, torch.float64)
+    out = nets.apply_layer(x, weight, spec, 0)
+    torch.testing.assert_close(out.square().mean((-2, -1)), torch.ones(3, dtype=torch.float64))
+    torch.testing.assert_close(metrics.orthogonality_gap(out), metrics.orthogonality_gap(x @ weight))
+
+
+def test_layer_formula_and_gain_schedule(generator):
+    x = data.gaussian_batch(2, 4, 8, generator, torch.float64)
+    weight = nets.sample_weights(2, 8, 8, "gaussian", generator, torch.float64)
+    gain = nets.power_law_gain(0.4)
+    assert gain(0) == 1.0 and gain(3) == pytest.approx(4**-0.4)
+    spec = nets.ChainSpec(8, 5, activation="tanh", gain=gain)
+    expected = torch.tanh(gain(3) * nets.normalize(x @ weight, "batch"))
+    torch.testing.assert_close(nets.apply_layer(x, weight, spec, 3), expected)
+    spec_after = nets.ChainSpec(8, 5, activation="tanh", order="act_norm", norm="layer")
+    expected_after = nets.normalize(torch.tanh(x @ weight), "layer")
+    torch.testing.assert_close(nets.apply_layer(x, weight, spec_after, 0), expected_after)
+
+
+def test_propagate_streams_requested_layers(generator):
+    x = data.gaussian_batch(2, 4, 8, generator)
+    layers = [layer for layer, _ in nets.propagate(x, nets.ChainSpec(8, 10), generator, every=4)]
+    assert layers == [0, 4, 8, 10]
+
+
+def test_measure_chain_table(generator):
+    x = data.gaussian_batch(3, 4, 8, generator)
+    table = nets.measure_chain(x, nets.ChainSpec(8, 5), {"gap": metrics.orthogonality_gap}, generator, width=8)
+    assert list(table.columns) == ["seed", "layer", "gap", "width"]
+    assert len(table) == 3 * 6
+    assert table.loc[table.layer == 0, "gap"].tolist() == pytest.approx(metrics.orthogonality_gap(x).tolist())
+
+
+def test_seeds_are_reproducible_and_independent():
+    def run(seed: int):
+        generator = nets.make_generator(seed)
+        x = data.near_collinear_batch(4, 4, 16, generator)
+        return nets.measure_chain(x, nets.ChainSpec(16, 8), {"gap": metrics.orthogonality_gap}, generator)
+
+    first, again, other = run(7), run(7), run(8)
+    assert first.equals(again)
+    assert not first.gap.equals(other.gap)
+    final = first[first.layer == 8].gap.to_numpy()
+    assert len(set(final.round(12))) == 4  # every seed in the batch follows its own network
+
+
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        ({"width": 0, "depth": 3}, "width"),
+        ({"width": 8, "depth": 0}, "depth"),
+        ({"width": 8, "depth": -2}, "depth"),
+        ({"width": 8.5, "depth": 2}, "width"),
+        ({"width": 8, "depth": 2, "activation": "swish-ish"}, "activation"),
+        ({"width": 8, "depth": 2, "norm": "group"}, "norm"),
+        ({"width": 8, "depth": 2, "init": "xavier?"}, "init"),
+        ({"width": 8, "depth": 2, "order": "sideways"}, "order"),
+        ({"width": 8, "depth": 2, "gain": float("nan")}, "gain"),
+    ],
+)
+def test_bad_chain_parameters_raise_one_line_value_error(kwargs, argument):
+    with pytest.raises(ValueError, match=argument) as error:
+        nets.ChainSpec(**kwargs)
+    assert "\n" not in str(error.value)
+
+
+def test_bad_chain_inputs(generator):
+    spec = nets.ChainSpec(8, 2)
+    with pytest.raises(ValueError, match="x must have shape"):
+        list(nets.propagate(torch.ones(4, 8), spec, generator))
+    with pytest.raises(ValueError, match="seed"):
+        nets.make_generator(-1)
+    with pytest.raises(ValueError, match="metrics"):
+        nets.measure_chain(torch.ones(1, 2, 8), spec, {}, generator)

@@ -1,0 +1,87 @@
+"""Figures, results records, presets, paths and runtime settings."""
+
+import json
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pytest
+
+from normprop import paths, plotting, presets, results, runtime
+
+
+@pytest.fixture
+def build(tmp_path, monkeypatch):
+    monkeypatch.setenv("NORMPROP_BUILD_DIR", str(tmp_path))
+    return tmp_path
+
+
+def draw():
+    plotting.set_theme()
+    fig, ax = plt.subplots()
+    ax.plot([0, 1, 2], [1, 0, 2], label="a line")
+    ax.set(title="title", xlabel="x")
+    ax.legend()
+    return fig
+
+
+def test_save_figure_is_byte_identical_and_free_of_versions_and_dates(build):
+    first = [p.read_bytes() for p in plotting.save_figure(draw(), "demo", "quick")]
+    second = [p.read_bytes() for p in plotting.save_figure(draw(), "demo", "quick")]
+    assert first == second
+    png, pdf = first
+    assert b"matplotlib" not in png.lower() and b"CreationDate" not in pdf and b"Producer" not in pdf
+    plt.close("all")
+
+
+def test_figures_never_touch_the_committed_folder_outside_paper(build):
+    assert paths.figures_dir("quick") == build / "quick" / "figures"
+    assert paths.figures_dir("paper") == build / "paper" / "figures"  # a test run never writes figures/
+
+
+def test_repo_root_is_found_from_anywhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    root = paths.repo_root()
+    assert (root / "pyproject.toml").is_file() and (root / "notebooks").is_dir()
+    assert paths.relative_to_root(root / "figures" / "x.png") == "figures/x.png"
+
+
+def test_results_record(build):
+    run = results.ClaimRun("01", "quick")
+    verdict = run.record({"a": True, "b": True}, {"slope": -0.5, "ranks": {32: 9.5}, "bad": math.inf})
+    assert verdict == results.REPRODUCED
+    record = json.loads((build / "quick" / "01_orthogonality.json").read_text())
+    assert record["verdict"] == "reproduced" and record["preset"] == "quick"
+    assert record["numbers"] == {"slope": -0.5, "ranks": {"32": 9.5}, "bad": "inf"}
+    assert record["seconds"] >= 0 and record["claim"]
+    assert run.record({"a": True, "b": False}, {}) == results.NOT_REPRODUCED
+
+
+def test_results_record_refuses_empty_checks_and_bad_preset(build):
+    with pytest.raises(ValueError, match="checks"):
+        results.ClaimRun("01", "quick").record({}, {})
+    with pytest.raises(ValueError, match="preset"):
+        results.ClaimRun("01", "fast")
+
+
+def test_presets():
+    quick = presets.load_preset("01_orthogonality", "quick")
+    paper = presets.load_preset("1", "paper")
+    assert quick["seeds"] <= paper["seeds"] and max(paper["fig2b_widths"]) == 512
+    assert presets.load_preset("01", "quick", seeds=3)["seeds"] == 3
+    with pytest.raises(ValueError, match="unknown keys"):
+        presets.load_preset("01", "quick", seedz=3)
+    with pytest.raises(ValueError, match="preset"):
+        presets.load_preset("01", "medium")
+    with pytest.raises(ValueError, match="notebook"):
+        presets.load_preset("99_nothing", "quick")
+
+
+def test_runtime_configure():
+    assert runtime.configure(threads=1).type == "cpu"
+    with pytest.raises(ValueError, match="threads"):
+        runtime.configure(threads=0)
+    with pytest.raises(ValueError, match="device"):
+        runtime.configure(device="tpu-please")
