@@ -7,9 +7,13 @@ for ``order="norm_act"`` (the theory papers' order)::
     h = activation(gain(l) * normalize(z))
 
 or, for ``order="act_norm"``, ``h = normalize(activation(gain(l) * z))``. All seeds run as one batched
-matrix product: there is no Python loop over seeds and no ``nn.Module`` per run. Weights are drawn
+matrix product: there is no Python loop over seeds and no ``nn.Module`` per run. Randomness is drawn
 layer by layer from one explicit ``torch.Generator`` and dropped after use, so a chain of any depth
 needs the memory of one layer.
+
+When the batch is smaller than the layer (``n < d_in``) the chain never forms ``W``: it samples the
+pre-activation ``Z = H W`` directly in the n-dimensional row space of H, which is exact in
+distribution and costs ``n d`` random numbers instead of ``d^2`` (see :func:`sample_preactivation`).
 """
 
 from __future__ import annotations
@@ -146,16 +150,47 @@ def normalize(z: torch.Tensor, norm: str, centering: bool = False, norm_scale: s
     dim = -2 if norm == "batch" else -1
     if centering:
         z = z - z.mean(dim, keepdim=True)
-    length = torch.linalg.vector_norm(z, dim=dim, keepdim=True)
+    # square-sum-sqrt rather than linalg.vector_norm: ten times faster for small batched reductions on CPU.
+    length = z.square().sum(dim, keepdim=True).sqrt()
     if norm_scale == "rms":
         length = length / math.sqrt(z.shape[dim])
     return z / length.clamp_min(torch.finfo(z.dtype).tiny)
 
 
+def sample_preactivation(h: torch.Tensor, width: int, init: str, generator: torch.Generator) -> torch.Tensor:
+    """``Z = H W`` for a fresh random ``W`` of shape ``(seeds, d_in, width)``, without forming W when n < d_in.
+
+    Write ``H^T = Q R`` (thin QR, ``Q`` of shape ``d_in x n`` with orthonormal columns). Then ``Z = R^T (Q^T W)``
+    and, because the law of W is invariant under rotations of its input space, ``Q^T W`` has a known law:
+
+    * Gaussian W, entries ``N(0, 1/d_in)``: ``Q^T W`` has i.i.d. ``N(0, 1/d_in)`` entries (n x width).
+    * Haar W with orthonormal rows (``d_in <= width``): ``Q^T W`` is a Haar n x width matrix with
+      orthonormal rows, so ``Z Z^T = H H^T`` exactly, as for W itself.
+
+    The result has exactly the distribution of ``h @ sample_weights(...)`` (not the same draws).
+    Otherwise (``n >= d_in``, or a Haar W with ``d_in > width``) W is drawn explicitly.
+    """
+    seeds, n, d_in = h.shape
+    row_space = n < d_in and (init == "gaussian" or d_in <= width)
+    if not row_space:
+        return h @ sample_weights(seeds, d_in, width, init, generator, h.dtype)
+    r = torch.linalg.qr(h.mT, mode="r").R  # (seeds, n, n): H H^T = R^T R
+    if init == "gaussian":
+        projected = torch.randn(seeds, n, width, generator=generator, dtype=h.dtype, device=h.device)
+        projected = projected / math.sqrt(d_in)
+    else:
+        projected = haar_orthogonal(seeds, n, width, generator, h.dtype)
+    return r.mT @ projected
+
+
 def apply_layer(h: torch.Tensor, weight: torch.Tensor, spec: ChainSpec, layer: int) -> torch.Tensor:
     """One layer of the chain (see the module docstring for the formula)."""
+    return activate(h @ weight, spec, layer)
+
+
+def activate(z: torch.Tensor, spec: ChainSpec, layer: int) -> torch.Tensor:
+    """Everything a layer does after the matrix product: gain, normalisation and activation, in order."""
     activation = resolve_activation(spec.activation)
-    z = h @ weight
     gain = spec.gain_at(layer)
     if spec.order == "norm_act":
         out = activation(gain * normalize(z, spec.norm, spec.centering, spec.norm_scale))
@@ -178,12 +213,10 @@ def propagate(
     if x.ndim != 3:
         raise ValueError(f"x must have shape (seeds, n, d_in), got shape {tuple(x.shape)}")
     check_positive_int(every, "every")
-    seeds = x.shape[0]
     yield 0, x
     h = x
     for layer in range(spec.depth):
-        weight = sample_weights(seeds, h.shape[-1], spec.width, spec.init, generator, x.dtype)
-        h = apply_layer(h, weight, spec, layer)
+        h = activate(sample_preactivation(h, spec.width, spec.init, generator), spec, layer)
         if (layer + 1) % every == 0 or layer + 1 == spec.depth:
             yield layer + 1, h
 

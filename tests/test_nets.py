@@ -136,3 +136,37 @@ def test_bad_chain_inputs(generator):
         nets.make_generator(-1)
     with pytest.raises(ValueError, match="metrics"):
         nets.measure_chain(torch.ones(1, 2, 8), spec, {}, generator)
+
+
+def test_row_space_sampler_matches_the_law_of_h_times_w(generator):
+    # Gaussian W: the columns of Z = H W are i.i.d. N(0, H H^T / d_in), so E[Z Z^T] / width = H H^T / d_in.
+    seeds, n, d_in, width = 4000, 3, 12, 8
+    h = data.gaussian_batch(1, n, d_in, generator, torch.float64).expand(seeds, n, d_in)
+    z = nets.sample_preactivation(h, width, "gaussian", generator)
+    empirical = (z @ z.mT).mean(0) / width
+    torch.testing.assert_close(empirical, (h[0] @ h[0].mT) / d_in, atol=0.03, rtol=0)
+    # Haar W (orthonormal rows): Z Z^T = H H^T exactly, for every draw.
+    z = nets.sample_preactivation(h[:5], 20, "orthogonal", generator)
+    torch.testing.assert_close(z @ z.mT, h[:5] @ h[:5].mT)
+
+
+def test_row_space_sampler_keeps_rank_deficient_batches_deficient(generator):
+    h = data.degenerate_batch(3, 6, 32, generator, distinct=2, dtype=torch.float64)
+    z = nets.sample_preactivation(h, 32, "gaussian", generator)
+    assert (metrics.numerical_rank(z) == 2).all()
+
+
+@pytest.mark.parametrize("init", ["gaussian", "orthogonal"])
+def test_row_space_chain_agrees_in_distribution_with_explicit_weights(init):
+    # The same chain run two ways: streamed (row-space sampling) and with explicit d x d weights.
+    seeds, n, d, depth = 400, 4, 24, 6
+    spec = nets.ChainSpec(d, depth, init=init)
+    generator = nets.make_generator(5)
+    x = data.near_collinear_batch(seeds, n, d, generator, dtype=torch.float64)
+    *_, (_, streamed) = nets.propagate(x, spec, generator)
+    h = x
+    for layer in range(depth):
+        h = nets.apply_layer(h, nets.sample_weights(seeds, d, d, init, generator, torch.float64), spec, layer)
+    a, b = metrics.orthogonality_gap(streamed), metrics.orthogonality_gap(h)
+    standard_error = math.sqrt(a.var() / seeds + b.var() / seeds)
+    assert abs(a.mean() - b.mean()) < 4 * standard_error

@@ -1,0 +1,143 @@
+"""Time each notebook's core sweep: the batched engine against a per-seed loop of nn.Modules.
+
+The loop is the style of the papers' official code: for every seed, build an ``nn.Sequential`` of
+``Linear`` and normalisation modules, run one sample batch through it, and compute the metric of
+each layer. Both sides draw their own random networks, so the printed summaries agree in
+distribution (within seed noise), not bit for bit. Run: ``make benchmark`` or
+``python benchmarks/bench_sweeps.py --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from normprop import data, metrics, nets, presets, runtime
+
+
+class NoAffineNorm(nn.Module):
+    """Batch norm without centering or affine parameters (unit RMS per feature), as a module."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return z / (z.norm(dim=0, keepdim=True) / math.sqrt(z.shape[0]))
+
+
+class Rescale(nn.Module):
+    """The vanilla chain's overflow guard: divide by the overall RMS."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return z / z.square().mean().sqrt()
+
+
+def loop_chain(
+    x: torch.Tensor, width: int, depth: int, norm: str, metric: Callable, every: int, seed: int
+) -> np.ndarray:
+    """Per-seed loop: returns metric values of shape (seeds, recorded layers)."""
+    rows = []
+    for index in range(x.shape[0]):
+        torch.manual_seed(seed + index)
+        layers: list[nn.Module] = []
+        for _ in range(depth):
+            linear = nn.Linear(width, width, bias=False)
+            nn.init.normal_(linear.weight, std=1 / math.sqrt(width))
+            layers += [linear, NoAffineNorm() if norm == "batch" else Rescale()]
+        model = nn.Sequential(*layers)
+        h, values = x[index], [metric(x[index]).item()]
+        with torch.no_grad():
+            for position, module in enumerate(model):
+                h = module(h)
+                layer = position // 2 + 1
+                if position % 2 == 1 and (layer % every == 0 or layer == depth):
+                    values.append(metric(h).item())
+        rows.append(values)
+    return np.array(rows)
+
+
+def batched_chain(
+    x: torch.Tensor, width: int, depth: int, norm: str, metric: Callable, every: int, seed: int
+) -> np.ndarray:
+    table = nets.measure_chain(
+        x, nets.ChainSpec(width, depth, norm=norm), {"value": metric}, nets.make_generator(seed), every=every
+    )
+    return table.pivot(index="seed", columns="layer", values="value").to_numpy()
+
+
+@dataclass
+class Sweep:
+    name: str
+    configs: list[dict]  # each: inputs + chain arguments
+    summary: Callable[[np.ndarray], float]  # per-config metric array (seeds, layers) -> one number
+
+
+def notebook01_sweeps(preset: str) -> list[Sweep]:
+    cfg = presets.load_preset("01_orthogonality", preset)
+    generator = nets.make_generator(0)
+    seeds, n = cfg["seeds"], cfg["batch_size"]
+    floor = [
+        {
+            "x": data.near_collinear_batch(seeds, n, width, generator),
+            "width": width,
+            "depth": cfg["fig2b_depth"],
+            "norm": "batch",
+            "metric": metrics.orthogonality_gap,
+            "every": 1,
+        }
+        for width in cfg["fig2b_widths"]
+    ]
+    rank = [
+        {
+            "x": data.gaussian_batch(seeds, cfg["rank_width"], cfg["rank_width"], generator),
+            "width": cfg["rank_width"],
+            "depth": cfg["rank_depth"],
+            "norm": norm,
+            "metric": lambda h: metrics.numerical_rank(h, precision=torch.float32),
+            "every": cfg["rank_every"],
+        }
+        for norm in ("batch", "none")
+    ]
+    return [
+        Sweep("01 Fig. 2b: gap floor vs width", floor, lambda v: float(v[:, cfg["burn_in"] + 1 :].mean())),
+        Sweep("01 rank collapse: BN and vanilla", rank, lambda v: float(v[:, -1].mean())),
+    ]
+
+
+SWEEPS = {"01": notebook01_sweeps}
+
+
+def time_sweep(sweep: Sweep, engine: Callable, seed: int) -> tuple[float, list[float]]:
+    start = time.perf_counter()
+    summaries = [sweep.summary(engine(**config, seed=seed)) for config in sweep.configs]
+    return time.perf_counter() - start, summaries
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--notebooks", nargs="*", default=sorted(SWEEPS), help="notebook numbers (default: all)")
+    parser.add_argument("--preset", default="paper", choices=presets.PRESET_NAMES)
+    parser.add_argument("--threads", type=int, nargs="*", default=[1], help="torch threads to measure")
+    parser.add_argument("--skip-loop", action="store_true", help="time only the batched engine")
+    args = parser.parse_args()
+    print(f"preset {args.preset}; times in seconds; summary = the sweep's headline mean for each config")
+    for threads in args.threads:
+        runtime.configure(threads=threads)
+        for key in args.notebooks:
+            for sweep in SWEEPS[key](args.preset):
+                batched_seconds, batched_summary = time_sweep(sweep, batched_chain, seed=1)
+                line = f"[{threads} thread(s)] {sweep.name}: batched {batched_seconds:.2f} s"
+                if not args.skip_loop:
+                    loop_seconds, loop_summary = time_sweep(sweep, loop_chain, seed=1)
+                    line += f", per-seed loop {loop_seconds:.2f} s, speed-up {loop_seconds / batched_seconds:.1f}x"
+                    line += f"\n    summaries batched {np.round(batched_summary, 3).tolist()}"
+                    line += f"\n    summaries loop    {np.round(loop_summary, 3).tolist()}"
+                print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
