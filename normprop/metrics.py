@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+import scipy.linalg
 import torch
 
 from normprop._validation import check_batch
@@ -47,19 +48,21 @@ def orthogonality_gap(h: torch.Tensor) -> torch.Tensor:
     return torch.linalg.matrix_norm(g / squared_norm[..., None, None] - eye / n)
 
 
-def _log_det_and_trace(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _log_det_and_trace(g: torch.Tensor, features: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``log det G`` (``-inf`` where G is numerically singular) and ``tr G`` of PSD Grams in float64.
 
     A Cholesky factorisation gives the log-determinant at a third of the cost of an
-    eigendecomposition. A rank-deficient Gram can still factor with round-off-sized pivots, so a
-    matrix whose smallest pivot is below ``n * eps * max(diag G)`` is called singular.
+    eigendecomposition. A rank-deficient Gram still factors, with round-off-sized pivots: forming
+    ``G = h h^T`` sums ``d`` products per entry, so its round-off is about ``d * eps * max(diag G)``.
+    A Gram whose smallest pivot is below ``max(n, d) * eps * max(diag G)`` is called singular (the
+    same relative tolerance as :func:`numerical_rank`'s default).
     """
     n = g.shape[-1]
     trace = torch.diagonal(g, dim1=-2, dim2=-1).sum(-1)
     factor, info = torch.linalg.cholesky_ex(g)
     pivots = torch.diagonal(factor, dim1=-2, dim2=-1) ** 2
     scale = torch.diagonal(g, dim1=-2, dim2=-1).amax(-1)
-    tolerance = n * torch.finfo(_FLOAT64).eps * scale
+    tolerance = max(n, features) * torch.finfo(_FLOAT64).eps * scale
     singular = (info != 0) | (pivots.amin(-1) <= tolerance)
     log_det = torch.where(singular, torch.full_like(trace, -math.inf), pivots.clamp_min(1e-300).log().sum(-1))
     return log_det, trace
@@ -74,24 +77,34 @@ def isometry_gap(h: torch.Tensor) -> torch.Tensor:
     """
     g = gram(h)
     n = g.shape[-1]
-    log_det, trace = _log_det_and_trace(g)
+    log_det, trace = _log_det_and_trace(g, h.shape[-1])
     _check_nonzero(trace)
     gap = torch.log(trace / n) - log_det / n
     # Round-off can make a perfect isometry come out at -1e-16; the gap is non-negative by AM-GM.
     return gap.clamp_min(0.0)
 
 
-def entropy(h: torch.Tensor) -> torch.Tensor:
+def max_entropy(n: int) -> float:
+    """``(n/2) log(2 pi e)``: the largest proxy entropy of n samples whose covariance has ``tr M = n``."""
+    return 0.5 * n * math.log(2 * math.pi * math.e)
+
+
+def entropy(h: torch.Tensor, unit_trace: bool = False) -> torch.Tensor:
     """Gaussian-proxy entropy of the representation (Joudaki, Daneshmand, Bach 2022 v1, reconstruction).
 
     A pre-activation row ``z = w @ h^T`` with ``w ~ N(0, I_d / d)`` is Gaussian with covariance
     ``M = G / d``, so its differential entropy is ``(n/2) log(2 pi e) + (1/2) log det M``.
+    With ``unit_trace=True``, h is first rescaled so that ``tr M = n`` (average feature variance one),
+    which makes the entropy scale-free: then ``entropy = max_entropy(n) - entropy_deficit(h)``.
     ``-inf`` when the Gram is singular (never NaN).
     """
     g = gram(h)
     n, d = g.shape[-1], h.shape[-1]
-    log_det, _ = _log_det_and_trace(g)
-    return 0.5 * n * math.log(2 * math.pi * math.e) + 0.5 * (log_det - n * math.log(d))
+    log_det, trace = _log_det_and_trace(g, d)
+    if unit_trace:
+        _check_nonzero(trace)
+        log_det = log_det - n * torch.log(trace / (n * d))
+    return max_entropy(n) + 0.5 * (log_det - n * math.log(d))
 
 
 def entropy_deficit(h: torch.Tensor) -> torch.Tensor:
@@ -100,8 +113,22 @@ def entropy_deficit(h: torch.Tensor) -> torch.Tensor:
     With the covariance rescaled so that ``tr M = n``, the entropy is maximal, ``(n/2) log(2 pi e)``,
     at ``M = I``; the deficit is exactly ``n/2`` times the :func:`isometry_gap`. ``inf`` when singular.
     """
-    n = h.shape[-2] if isinstance(h, torch.Tensor) and h.ndim >= 2 else 0
-    return 0.5 * n * isometry_gap(h)
+    return 0.5 * check_batch(h).shape[-2] * isometry_gap(h)
+
+
+def project_out_mean(h: torch.Tensor) -> torch.Tensor:
+    """Coordinates of the batch in the complement of the all-ones sample vector: ``P^T h``, ``(..., n - 1, d)``.
+
+    ``P`` is the ``n x (n - 1)`` Helmert basis (orthonormal columns orthogonal to ``1_n``). Mean-centred batch
+    norm makes every feature sum to zero over the batch, so ``G 1 = 0`` and the full Gram is singular
+    (entropy ``-inf`` whatever the depth). The Gram of ``P^T h`` is ``P^T G P``: the same matrix restricted to
+    the subspace where the representation lives, with no eigenvalue dropped but the structural zero.
+    """
+    n = check_batch(h).shape[-2]
+    if n < 2:
+        raise ValueError(f"h needs at least 2 samples to project out the mean, got n = {n}")
+    basis = torch.from_numpy(scipy.linalg.helmert(n)).to(dtype=h.dtype, device=h.device)  # (n - 1, n)
+    return basis @ h
 
 
 def stable_rank(h: torch.Tensor) -> torch.Tensor:

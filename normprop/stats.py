@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 
@@ -22,12 +23,22 @@ class Estimate:
 
 
 def mean_ci(values: np.ndarray | list[float], confidence: float = 0.95) -> Estimate:
-    """Mean and t confidence interval of finite values; raises if any value is NaN or inf."""
+    """Mean and t confidence interval over seeds.
+
+    An infinite value is a legitimate outcome (the deficit of a singular Gram): if any value is infinite
+    the estimate is that infinity, with a degenerate interval, so that comparisons against it behave
+    (``inf < x`` is False). NaN is never legitimate and raises.
+    """
     values = np.asarray(values, dtype=float).ravel()
     if values.size < 2:
         raise ValueError(f"values needs at least 2 entries for a confidence interval, got {values.size}")
-    if not np.isfinite(values).all():
-        raise ValueError("values contains NaN or inf; handle non-finite results before averaging")
+    if np.isnan(values).any():
+        raise ValueError("values contains NaN; a metric produced an undefined result")
+    if np.isposinf(values).any() and np.isneginf(values).any():
+        raise ValueError("values contains both +inf and -inf; their mean is undefined")
+    if np.isinf(values).any():
+        infinity = float(values[np.isinf(values)][0])
+        return Estimate(infinity, infinity, infinity, int(values.size))
     mean = float(values.mean())
     half = float(stats.t.ppf(0.5 + confidence / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
     return Estimate(mean, mean - half, mean + half, int(values.size))
@@ -37,3 +48,14 @@ def fit_line(x: np.ndarray | list[float], y: np.ndarray | list[float]) -> tuple[
     """Least-squares slope and intercept of ``y ~ x``."""
     slope, intercept = np.polyfit(np.asarray(x, dtype=float), np.asarray(y, dtype=float), 1)
     return float(slope), float(intercept)
+
+
+def values_at_layer(table: pd.DataFrame, column: str, layer: int | None = None) -> np.ndarray:
+    """Per-seed values of ``column`` at ``layer`` (default: the last recorded layer) of a chain table."""
+    if column not in table:
+        raise ValueError(f"column must be one of {sorted(table.columns)}, got {column!r}")
+    layer = int(table["layer"].max()) if layer is None else layer
+    rows = table[table["layer"] == layer]
+    if rows.empty:
+        raise ValueError(f"layer {layer} was not recorded; recorded layers: {sorted(table['layer'].unique())[:10]}...")
+    return rows.sort_values("seed")[column].to_numpy()

@@ -200,3 +200,35 @@ def test_cosine_needs_two_samples():
 def test_numerical_rank_rejects_bad_tolerance():
     with pytest.raises(ValueError, match="rtol"):
         metrics.numerical_rank(torch.eye(3), rtol=1.5)
+
+
+# ---------------------------------------------------------------- entropy helpers
+
+
+def test_unit_trace_entropy_is_max_minus_deficit_and_scale_free(generator):
+    h = torch.randn(4, 5, 30, dtype=torch.float64, generator=generator)
+    unit = metrics.entropy(h, unit_trace=True)
+    torch.testing.assert_close(unit, metrics.max_entropy(5) - metrics.entropy_deficit(h))
+    torch.testing.assert_close(metrics.entropy(7.0 * h, unit_trace=True), unit)
+    assert (unit <= metrics.max_entropy(5) + 1e-12).all()
+
+
+def test_project_out_mean_makes_centred_batches_non_singular(generator):
+    h = torch.randn(3, 6, 20, dtype=torch.float64, generator=generator)
+    centred = h - h.mean(-2, keepdim=True)  # what mean-centred BN does to every feature
+    assert (metrics.entropy(centred) == -math.inf).all()
+    projected = metrics.project_out_mean(centred)
+    assert projected.shape == (3, 5, 20)
+    assert torch.isfinite(metrics.entropy(projected)).all()
+    # P^T G P keeps every non-zero eigenvalue of G: the products of eigenvalues agree.
+    eig_full = torch.linalg.eigvalsh(centred @ centred.mT)[:, 1:]
+    eig_projected = torch.linalg.eigvalsh(projected @ projected.mT)
+    torch.testing.assert_close(eig_projected, eig_full)
+
+
+def test_project_out_mean_ignores_the_mean_direction(generator):
+    h = torch.randn(4, 10, dtype=torch.float64, generator=generator)
+    shifted = h + torch.randn(1, 10, dtype=torch.float64, generator=generator)  # the same row added to every sample
+    torch.testing.assert_close(metrics.project_out_mean(shifted), metrics.project_out_mean(h))
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        metrics.project_out_mean(torch.ones(1, 3))

@@ -1,0 +1,47 @@
+"""Claim-check statistics: confidence intervals, line fits, table look-ups."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from normprop import stats
+
+
+def test_mean_ci_matches_the_t_interval():
+    values = [1.0, 2.0, 3.0, 4.0]
+    estimate = stats.mean_ci(values)
+    half = 3.182446305284263 * np.std(values, ddof=1) / 2  # t_{0.975, 3}
+    assert (
+        estimate.mean == 2.5
+        and estimate.low == pytest.approx(2.5 - half)
+        and estimate.high == pytest.approx(2.5 + half)
+    )
+
+
+def test_mean_ci_carries_infinity_and_rejects_nan():
+    estimate = stats.mean_ci([1.0, math.inf, 2.0])
+    assert estimate.mean == estimate.low == estimate.high == math.inf
+    assert not estimate.high < 10  # a check "deficit below 10" fails, as it should
+    with pytest.raises(ValueError, match="NaN"):
+        stats.mean_ci([1.0, math.nan])
+    with pytest.raises(ValueError, match="both"):
+        stats.mean_ci([-math.inf, math.inf])
+    with pytest.raises(ValueError, match="at least 2"):
+        stats.mean_ci([1.0])
+
+
+def test_fit_line_recovers_a_slope():
+    x = np.log([16, 32, 64, 128])
+    assert stats.fit_line(x, 3 - 0.5 * x) == pytest.approx((-0.5, 3.0))
+
+
+def test_values_at_layer():
+    table = pd.DataFrame({"seed": [1, 0, 0, 1], "layer": [0, 0, 5, 5], "gap": [0.1, 0.2, 0.3, 0.4]})
+    assert stats.values_at_layer(table, "gap").tolist() == [0.3, 0.4]
+    assert stats.values_at_layer(table, "gap", 0).tolist() == [0.2, 0.1]
+    with pytest.raises(ValueError, match="column"):
+        stats.values_at_layer(table, "nope")
+    with pytest.raises(ValueError, match="layer 3"):
+        stats.values_at_layer(table, "gap", 3)
