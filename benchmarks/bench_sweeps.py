@@ -108,7 +108,27 @@ def notebook01_sweeps(preset: str) -> list[Sweep]:
     ]
 
 
-SWEEPS = {"01": notebook01_sweeps}
+def notebook02_sweeps(preset: str) -> list[Sweep]:
+    cfg = presets.load_preset("02_entropy", preset)
+    generator = nets.make_generator(0)
+    regime = [
+        {
+            "x": data.near_collinear_batch(
+                cfg["seeds"], cfg["batch_size"], width, generator, cosine=cfg["input_cosine"]
+            ),
+            "width": width,
+            "depth": cfg["depth"],
+            "norm": "batch",
+            "metric": metrics.entropy_deficit,
+            "every": 1,
+        }
+        for width in cfg["widths"]
+    ]
+    # The median copes with the infinite deficits of the narrowest widths.
+    return [Sweep("02 width regime: entropy deficit vs depth", regime, lambda v: float(np.median(v[:, -1])))]
+
+
+SWEEPS = {"01": notebook01_sweeps, "02": notebook02_sweeps}
 
 
 def time_sweep(sweep: Sweep, engine: Callable, seed: int) -> tuple[float, list[float]]:

@@ -19,6 +19,8 @@ Activation = str | Callable[[torch.Tensor], torch.Tensor]
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "identity": lambda x: x,
     "relu": torch.relu,
+    # ReLU minus its mean under N(0, 1), E[relu(X)] = 1/sqrt(2 pi): the centred ReLU of Joudaki et al.
+    "centered_relu": lambda x: torch.relu(x) - 1 / math.sqrt(2 * math.pi),
     "leaky_relu": lambda x: F.leaky_relu(x, negative_slope=0.01),
     "tanh": torch.tanh,
     "sigmoid": torch.sigmoid,

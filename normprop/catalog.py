@@ -37,6 +37,23 @@ CLAIMS: tuple[Claim, ...] = (
             "01_activations": "2021 App. F",
         },
     ),
+    Claim(
+        notebook="02_entropy",
+        title="Depth maximises the entropy of batch-normalised representations",
+        claim="In random batch-normalised networks wide enough (d >= 16 n), the Gaussian-proxy entropy of the "
+        "representations rises with depth to near its maximum, for linear, odd and centred activations; "
+        "vanilla networks lose entropy instead.",
+        papers=(
+            "Joudaki, Daneshmand, Bach. Entropy Maximization with Depth: A Variational Principle for Random "
+            "Neural Networks. arXiv:2205.13076 (v1)",
+        ),
+        figures={
+            "02_entropy_vs_depth": "2022 v1, entropy vs depth (reconstruction)",
+            "02_width_regime": "2022 v1, the width condition (reconstruction)",
+            "02_activations": "2022 v1, activations (reconstruction)",
+            "02_centred_bn": "2022 v1, mean-centred BN (reconstruction)",
+        },
+    ),
 )
 
 

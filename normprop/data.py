@@ -81,3 +81,26 @@ def degenerate_batch(
         raise ValueError(f"distinct must be at most n, got distinct = {distinct} > n = {n}")
     base = gaussian_batch(seeds, distinct, d, generator, dtype)
     return base[:, torch.arange(n) % distinct]
+
+
+def spiked_batch(
+    seeds: int,
+    n: int,
+    d: int,
+    generator: torch.Generator,
+    factor: float = 10.0,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """A Gaussian batch whose top singular value is multiplied by ``factor``, rows then rescaled to unit RMS.
+
+    The input of Joudaki et al. (2023)'s validation MLP: ``factor`` (5, 10, 100) sets how far from isometric the
+    batch starts, along a random direction that is generically not the all-ones sample vector.
+    """
+    _check_sizes(seeds, n, d)
+    if not factor >= 1.0:
+        raise ValueError(f"factor must be at least 1, got {factor!r}")
+    x = torch.randn(seeds, n, d, generator=generator, dtype=torch.float64, device=generator.device)
+    u, s, vh = torch.linalg.svd(x, full_matrices=False)
+    s = s.clone()
+    s[:, 0] *= factor
+    return unit_rms_rows((u * s.unsqueeze(-2)) @ vh).to(dtype)

@@ -52,6 +52,26 @@ _PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "activation_width": 128,
         },
     },
+    "02_entropy": {
+        "quick": {
+            "seeds": 10,
+            "batch_size": 8,
+            "input_cosine": 0.9,
+            "depth": 40,
+            "widths": [8, 16, 32, 128],
+            "main_width": 128,
+            "activations": ["identity", "tanh", "sin", "centered_relu", "relu", "sigmoid"],
+        },
+        "paper": {
+            "seeds": 20,
+            "batch_size": 8,
+            "input_cosine": 0.9,
+            "depth": 100,
+            "widths": [8, 12, 16, 32, 64, 128, 256],
+            "main_width": 128,
+            "activations": ["identity", "tanh", "sin", "centered_relu", "relu", "sigmoid"],
+        },
+    },
 }
 
 

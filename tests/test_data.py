@@ -7,7 +7,13 @@ from normprop import data, metrics
 
 
 def test_batches_have_unit_rms_rows(generator):
-    for make in (data.gaussian_batch, data.orthogonal_batch, data.near_collinear_batch, data.degenerate_batch):
+    for make in (
+        data.gaussian_batch,
+        data.orthogonal_batch,
+        data.near_collinear_batch,
+        data.degenerate_batch,
+        data.spiked_batch,
+    ):
         x = make(3, 4, 16, generator)
         assert x.shape == (3, 4, 16) and x.dtype == torch.float32
         torch.testing.assert_close(x.square().mean(-1), torch.ones(3, 4))
@@ -41,3 +47,13 @@ def test_degenerate_batch_repeats_samples(generator):
 def test_bad_sizes_raise(generator, call, argument):
     with pytest.raises(ValueError, match=argument):
         call(generator)
+
+
+def test_spiked_batch_is_far_from_isometric_along_one_direction(generator):
+    plain = data.spiked_batch(50, 8, 64, generator, factor=1.0, dtype=torch.float64)
+    spiked = data.spiked_batch(50, 8, 64, generator, factor=10.0, dtype=torch.float64)
+    assert metrics.isometry_gap(spiked).mean() > 3 * metrics.isometry_gap(plain).mean()
+    singular_values = torch.linalg.svdvals(spiked)
+    assert (singular_values[:, 0] > 2 * singular_values[:, 1]).all()  # the row rescaling tempers the spike
+    with pytest.raises(ValueError, match="factor"):
+        data.spiked_batch(1, 4, 8, generator, factor=0.5)
