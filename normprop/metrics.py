@@ -53,17 +53,16 @@ def _log_det_and_trace(g: torch.Tensor, features: int) -> tuple[torch.Tensor, to
 
     A Cholesky factorisation gives the log-determinant at a third of the cost of an
     eigendecomposition. A rank-deficient Gram still factors, with round-off-sized pivots: forming
-    ``G = h h^T`` sums ``d`` products per entry, so its round-off is about ``d * eps * max(diag G)``.
-    A Gram whose smallest pivot is below ``max(n, d) * eps * max(diag G)`` is called singular (the
-    same relative tolerance as :func:`numerical_rank`'s default).
+    ``G = h h^T`` sums ``d`` products per entry, and the factorisation adds an error of order
+    ``n * eps * ||G||_2``. A Gram whose smallest pivot is below ``max(n, d) * eps * tr G`` (the trace
+    bounds ``||G||_2``) is called singular, and so is every Gram with more samples than features.
     """
     n = g.shape[-1]
     trace = torch.diagonal(g, dim1=-2, dim2=-1).sum(-1)
     factor, info = torch.linalg.cholesky_ex(g)
     pivots = torch.diagonal(factor, dim1=-2, dim2=-1) ** 2
-    scale = torch.diagonal(g, dim1=-2, dim2=-1).amax(-1)
-    tolerance = max(n, features) * torch.finfo(_FLOAT64).eps * scale
-    singular = (info != 0) | (pivots.amin(-1) <= tolerance)
+    tolerance = max(n, features) * torch.finfo(_FLOAT64).eps * trace
+    singular = (info != 0) | (pivots.amin(-1) <= tolerance) | (n > features)
     log_det = torch.where(singular, torch.full_like(trace, -math.inf), pivots.clamp_min(1e-300).log().sum(-1))
     return log_det, trace
 
@@ -177,3 +176,29 @@ def mean_abs_cosine(h: torch.Tensor) -> torch.Tensor:
     cos = abs_cosine(h)
     off_diagonal = cos.sum((-2, -1)) - torch.diagonal(cos, dim1=-2, dim2=-1).sum(-1)
     return off_diagonal / (n * (n - 1))
+
+
+def correlation_potential(h: torch.Tensor) -> torch.Tensor:
+    """Potential ``gamma = max_{i != j} |C_ij| / (1 - |C_ij|)`` of the sample correlation matrix C.
+
+    C is the Gram of the rows scaled to unit norm (the cosines). Joudaki et al. (2023, thm. 1) bound its
+    mean-field evolution by ``gamma_l <= gamma_0 * beta_sigma^(-l)``. ``inf`` when two samples are collinear.
+    """
+    cos = abs_cosine(h)
+    n = cos.shape[-1]
+    if n < 2:
+        raise ValueError(f"h needs at least 2 samples for a correlation potential, got n = {n}")
+    off_diagonal = cos.masked_fill(torch.eye(n, dtype=torch.bool, device=cos.device), 0.0).amax((-2, -1))
+    return torch.where(off_diagonal < 1, off_diagonal / (1 - off_diagonal), torch.full_like(off_diagonal, math.inf))
+
+
+def row_norm_gap(h: torch.Tensor) -> torch.Tensor:
+    """``log AM(a^2) - log GM(a^2)`` of the squared row norms ``a_i^2``: what normalising the rows gains.
+
+    Layer normalisation divides each row by its norm, and (Joudaki et al. 2023, lemma on normalisation)
+    ``I(C) = I(G) * AM(a^2) / GM(a^2)``, i.e. ``isometry_gap(h) - isometry_gap(rows of h normalised)
+    = row_norm_gap(h) >= 0``: normalisation never decreases isometry.
+    """
+    squared = check_batch(h).to(_FLOAT64).square().sum(-1)
+    _check_nonzero(squared.amin(-1))
+    return torch.log(squared.mean(-1)) - squared.log().mean(-1)

@@ -1,5 +1,8 @@
+import os
+
 import pytest
 import torch
+from hypothesis import settings
 
 from normprop.nets import make_generator
 
@@ -12,3 +15,10 @@ def generator() -> torch.Generator:
 def random_orthogonal(d: int, generator: torch.Generator) -> torch.Tensor:
     q, _ = torch.linalg.qr(torch.randn(d, d, generator=generator, dtype=torch.float64))
     return q
+
+
+# Property tests draw a fixed sequence of examples: CI and every rerun test the same cases.
+# `HYPOTHESIS_PROFILE=explore pytest` searches fresh random examples (many more of them).
+settings.register_profile("default", max_examples=60, derandomize=True, deadline=None)
+settings.register_profile("explore", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
