@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from normprop import data, metrics, nets, presets, runtime
+from normprop.activations import resolve_activation
 
 
 class NoAffineNorm(nn.Module):
@@ -36,35 +37,55 @@ class Rescale(nn.Module):
         return z / z.square().mean().sqrt()
 
 
+class Activation(nn.Module):
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.function = resolve_activation(name)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.function(z)
+
+
+def loop_block(width: int, spec: dict) -> nn.Module:
+    """One layer as the official code builds it: Linear, then normalisation and activation modules."""
+    linear = nn.Linear(width, width, bias=False)
+    nn.init.normal_(linear.weight, std=1 / math.sqrt(width))
+    norm = spec.get("norm", "batch")
+    if norm == "layer" and not spec.get("centering", False):
+        raise ValueError("the loop baseline has layer norm with centering only (nn.LayerNorm)")
+    normalisation = {
+        "batch": NoAffineNorm,
+        "layer": lambda: nn.LayerNorm(width, elementwise_affine=False, eps=0.0),
+        "none": Rescale,
+    }[norm]()
+    activation = Activation(spec.get("activation", "identity"))
+    stages = [activation, normalisation] if spec.get("order", "norm_act") == "act_norm" else [normalisation, activation]
+    return nn.Sequential(linear, *stages)
+
+
 def loop_chain(
-    x: torch.Tensor, width: int, depth: int, norm: str, metric: Callable, every: int, seed: int
+    x: torch.Tensor, width: int, depth: int, spec: dict, metric: Callable, every: int, seed: int
 ) -> np.ndarray:
     """Per-seed loop: returns metric values of shape (seeds, recorded layers)."""
     rows = []
     for index in range(x.shape[0]):
         torch.manual_seed(seed + index)
-        layers: list[nn.Module] = []
-        for _ in range(depth):
-            linear = nn.Linear(width, width, bias=False)
-            nn.init.normal_(linear.weight, std=1 / math.sqrt(width))
-            layers += [linear, NoAffineNorm() if norm == "batch" else Rescale()]
-        model = nn.Sequential(*layers)
+        model = nn.Sequential(*[loop_block(width, spec) for _ in range(depth)])
         h, values = x[index], [metric(x[index]).item()]
         with torch.no_grad():
-            for position, module in enumerate(model):
-                h = module(h)
-                layer = position // 2 + 1
-                if position % 2 == 1 and (layer % every == 0 or layer == depth):
+            for layer, block in enumerate(model, start=1):
+                h = block(h)
+                if layer % every == 0 or layer == depth:
                     values.append(metric(h).item())
         rows.append(values)
     return np.array(rows)
 
 
 def batched_chain(
-    x: torch.Tensor, width: int, depth: int, norm: str, metric: Callable, every: int, seed: int
+    x: torch.Tensor, width: int, depth: int, spec: dict, metric: Callable, every: int, seed: int
 ) -> np.ndarray:
     table = nets.measure_chain(
-        x, nets.ChainSpec(width, depth, norm=norm), {"value": metric}, nets.make_generator(seed), every=every
+        x, nets.ChainSpec(width, depth, **spec), {"value": metric}, nets.make_generator(seed), every=every
     )
     return table.pivot(index="seed", columns="layer", values="value").to_numpy()
 
@@ -85,7 +106,7 @@ def notebook01_sweeps(preset: str) -> list[Sweep]:
             "x": data.near_collinear_batch(seeds, n, width, generator),
             "width": width,
             "depth": cfg["fig2b_depth"],
-            "norm": "batch",
+            "spec": {"norm": "batch"},
             "metric": metrics.orthogonality_gap,
             "every": 1,
         }
@@ -96,7 +117,7 @@ def notebook01_sweeps(preset: str) -> list[Sweep]:
             "x": data.gaussian_batch(seeds, cfg["rank_width"], cfg["rank_width"], generator),
             "width": cfg["rank_width"],
             "depth": cfg["rank_depth"],
-            "norm": norm,
+            "spec": {"norm": norm},
             "metric": lambda h: metrics.numerical_rank(h, precision=torch.float32),
             "every": cfg["rank_every"],
         }
@@ -118,7 +139,7 @@ def notebook02_sweeps(preset: str) -> list[Sweep]:
             ),
             "width": width,
             "depth": cfg["depth"],
-            "norm": "batch",
+            "spec": {"norm": "batch"},
             "metric": metrics.entropy_deficit,
             "every": 1,
         }
@@ -128,7 +149,25 @@ def notebook02_sweeps(preset: str) -> list[Sweep]:
     return [Sweep("02 width regime: entropy deficit vs depth", regime, lambda v: float(np.median(v[:, -1])))]
 
 
-SWEEPS = {"01": notebook01_sweeps, "02": notebook02_sweeps}
+def notebook03_sweeps(preset: str) -> list[Sweep]:
+    cfg = presets.load_preset("03_isometry", preset)
+    generator = nets.make_generator(0)
+    activations = ["identity", "relu", "tanh", "sigmoid", "sin", "exp", "gelu"]
+    configs = [
+        {
+            "x": data.spiked_batch(cfg["seeds"], cfg["batch_size"], cfg["width"], generator, factor=cfg["spike"]),
+            "width": cfg["width"],
+            "depth": cfg["depth"],
+            "spec": {"norm": "layer", "centering": True, "order": "act_norm", "activation": activation},
+            "metric": metrics.isometry_gap,
+            "every": 1,
+        }
+        for activation in activations
+    ]
+    return [Sweep("03 validation MLP: isometry gap, 7 activations", configs, lambda v: float(v[:, -1].mean()))]
+
+
+SWEEPS = {"01": notebook01_sweeps, "02": notebook02_sweeps, "03": notebook03_sweeps}
 
 
 def time_sweep(sweep: Sweep, engine: Callable, seed: int) -> tuple[float, list[float]]:

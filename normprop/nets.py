@@ -190,16 +190,26 @@ def apply_layer(h: torch.Tensor, weight: torch.Tensor, spec: ChainSpec, layer: i
 
 def activate(z: torch.Tensor, spec: ChainSpec, layer: int) -> torch.Tensor:
     """Everything a layer does after the matrix product: gain, normalisation and activation, in order."""
+    return layer_stages(z, spec, layer)[1]
+
+
+def layer_stages(z: torch.Tensor, spec: ChainSpec, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(normalisation input, layer output)`` for the pre-activation z.
+
+    The first is the tensor that normalisation divides by its norms (after centering, if any): comparing
+    its metrics with the output's isolates what normalisation does (Joudaki et al. 2023, sec. 4).
+    """
     activation = resolve_activation(spec.activation)
     gain = spec.gain_at(layer)
-    if spec.order == "norm_act":
-        out = activation(gain * normalize(z, spec.norm, spec.centering, spec.norm_scale))
-    else:
-        out = normalize(activation(gain * z), spec.norm, spec.centering, spec.norm_scale)
+    before = z if spec.order == "norm_act" else activation(gain * z)
+    if spec.centering and spec.norm != "none":
+        before = before - before.mean(-2 if spec.norm == "batch" else -1, keepdim=True)
+    normalised = normalize(before, spec.norm, centering=False, norm_scale=spec.norm_scale)
+    out = activation(gain * normalised) if spec.order == "norm_act" else normalised
     if spec.norm == "none" and spec.rescale_vanilla:
         rms = out.square().mean((-2, -1), keepdim=True).sqrt()
         out = out / rms.clamp_min(torch.finfo(out.dtype).tiny)
-    return out
+    return before, out
 
 
 def propagate(
