@@ -54,6 +54,23 @@ CLAIMS: tuple[Claim, ...] = (
             "02_centred_bn": "2022 v1, mean-centred BN (reconstruction)",
         },
     ),
+    Claim(
+        notebook="03_isometry",
+        title="Normalization and activation bias the Gram matrix towards isometry at a Hermite-predicted rate",
+        claim="In random MLPs with layer normalization and centred activations, the isometry gap of the "
+        "representations falls with depth at a rate set by the activation's Hermite coefficients, "
+        "beta_sigma = 2 - c_1^2 / sum_{k>=1} c_k^2; normalization itself never decreases isometry.",
+        papers=(
+            "Joudaki, Daneshmand, Bach. On the impact of activation and normalization in obtaining isometric "
+            "embeddings at initialization. NeurIPS 2023. arXiv:2305.18399",
+        ),
+        figures={
+            "03_correlation_maps": "2023, dual kernels and the beta table",
+            "03_isometry_vs_depth": "2023 Fig. 1-2 (validation MLP)",
+            "03_normalisation": "2023, normalization never decreases isometry (lemma)",
+            "03_ablations": "2023 ablations (centering, normalization, order, gain, Hermite, width)",
+        },
+    ),
 )
 
 

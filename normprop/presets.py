@@ -72,6 +72,28 @@ _PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "activations": ["identity", "tanh", "sin", "centered_relu", "relu", "sigmoid"],
         },
     },
+    "03_isometry": {
+        "quick": {
+            "seeds": 10,
+            "batch_size": 10,
+            "width": 512,
+            "depth": 30,
+            "spike": 10.0,
+            "fit_layers": 5,
+            "ablation_widths": [64, 256, 512],
+            "gains": [0.5, 1.0, 2.0, 4.0],
+        },
+        "paper": {
+            "seeds": 20,
+            "batch_size": 10,
+            "width": 1000,
+            "depth": 30,
+            "spike": 10.0,
+            "fit_layers": 5,
+            "ablation_widths": [64, 250, 1000, 4000],
+            "gains": [0.5, 1.0, 2.0, 4.0],
+        },
+    },
 }
 
 
