@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from normprop import data, metrics, nets, presets, runtime
+from normprop import data, gradients, metrics, nets, presets, runtime
 from normprop.activations import resolve_activation
 
 
@@ -49,7 +49,10 @@ class Activation(nn.Module):
 def loop_block(width: int, spec: dict) -> nn.Module:
     """One layer as the official code builds it: Linear, then normalisation and activation modules."""
     linear = nn.Linear(width, width, bias=False)
-    nn.init.normal_(linear.weight, std=1 / math.sqrt(width))
+    if spec.get("init", "gaussian") == "orthogonal":
+        nn.init.orthogonal_(linear.weight)
+    else:
+        nn.init.normal_(linear.weight, std=1 / math.sqrt(width))
     norm = spec.get("norm", "batch")
     if norm == "layer" and not spec.get("centering", False):
         raise ValueError("the loop baseline has layer norm with centering only (nn.LayerNorm)")
@@ -90,11 +93,32 @@ def batched_chain(
     return table.pivot(index="seed", columns="layer", values="value").to_numpy()
 
 
+def loop_gradients(x: torch.Tensor, width: int, depth: int, spec: dict, seed: int, outputs: int = 10) -> np.ndarray:
+    """Per-seed loop: build the model, run forward and backward, read log ||dL/dW_0||; shape (seeds, 1)."""
+    values = []
+    for index in range(x.shape[0]):
+        torch.manual_seed(seed + index)
+        model = nn.Sequential(*[loop_block(width, spec) for _ in range(depth)]).double()
+        readout = torch.randn(width, outputs, dtype=torch.float64) / math.sqrt(width)
+        targets = torch.randn(x.shape[1], outputs, dtype=torch.float64)
+        loss = (model(x[index]) @ readout - targets).square().sum() / x.shape[1]
+        loss.backward()
+        values.append([model[0][0].weight.grad.norm().log().item()])
+    return np.array(values)
+
+
+def batched_gradients(x: torch.Tensor, width: int, depth: int, spec: dict, seed: int) -> np.ndarray:
+    chain = nets.ChainSpec(width, depth, **spec)
+    return gradients.log_gradient_norms(x, chain, nets.make_generator(seed)).numpy()
+
+
 @dataclass
 class Sweep:
     name: str
     configs: list[dict]  # each: inputs + chain arguments
     summary: Callable[[np.ndarray], float]  # per-config metric array (seeds, layers) -> one number
+    batched: Callable[..., np.ndarray] = batched_chain
+    loop: Callable[..., np.ndarray] = loop_chain
 
 
 def notebook01_sweeps(preset: str) -> list[Sweep]:
@@ -167,10 +191,29 @@ def notebook03_sweeps(preset: str) -> list[Sweep]:
     return [Sweep("03 validation MLP: isometry gap, 7 activations", configs, lambda v: float(v[:, -1].mean()))]
 
 
-SWEEPS = {"01": notebook01_sweeps, "02": notebook02_sweeps, "03": notebook03_sweeps}
+def notebook04_sweeps(preset: str) -> list[Sweep]:
+    cfg = presets.load_preset("04_bounded_gradients", preset)
+    generator = nets.make_generator(0)
+    width = cfg["grad_width"]
+    configs = [
+        {
+            "x": data.gaussian_batch(cfg["seeds"], width, width, generator, torch.float64),
+            "width": width,
+            "depth": depth,
+            "spec": {"norm": "batch", "init": init},
+        }
+        for init in ("orthogonal", "gaussian")
+        for depth in cfg["grad_depths"]
+    ]
+    summary = lambda v: float(v.mean())  # noqa: E731
+    name = "04 gradients: log ||dL/dW_0||, orthogonal and Gaussian, all depths"
+    return [Sweep(name, configs, summary, batched=batched_gradients, loop=loop_gradients)]
 
 
-def time_sweep(sweep: Sweep, engine: Callable, seed: int) -> tuple[float, list[float]]:
+SWEEPS = {"01": notebook01_sweeps, "02": notebook02_sweeps, "03": notebook03_sweeps, "04": notebook04_sweeps}
+
+
+def time_sweep(sweep: Sweep, engine: Callable[..., np.ndarray], seed: int) -> tuple[float, list[float]]:
     start = time.perf_counter()
     summaries = [sweep.summary(engine(**config, seed=seed)) for config in sweep.configs]
     return time.perf_counter() - start, summaries
@@ -188,10 +231,10 @@ def main() -> None:
         runtime.configure(threads=threads)
         for key in args.notebooks:
             for sweep in SWEEPS[key](args.preset):
-                batched_seconds, batched_summary = time_sweep(sweep, batched_chain, seed=1)
+                batched_seconds, batched_summary = time_sweep(sweep, sweep.batched, seed=1)
                 line = f"[{threads} thread(s)] {sweep.name}: batched {batched_seconds:.2f} s"
                 if not args.skip_loop:
-                    loop_seconds, loop_summary = time_sweep(sweep, loop_chain, seed=1)
+                    loop_seconds, loop_summary = time_sweep(sweep, sweep.loop, seed=1)
                     line += f", per-seed loop {loop_seconds:.2f} s, speed-up {loop_seconds / batched_seconds:.1f}x"
                     line += f"\n    summaries batched {np.round(batched_summary, 3).tolist()}"
                     line += f"\n    summaries loop    {np.round(loop_summary, 3).tolist()}"

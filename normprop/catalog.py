@@ -71,6 +71,22 @@ CLAIMS: tuple[Claim, ...] = (
             "03_ablations": "2023 ablations (centering, normalization, order, gain, Hermite, width)",
         },
     ),
+    Claim(
+        notebook="04_bounded_gradients",
+        title="Batch normalization without gradient explosion",
+        claim="A batch-normalised linear MLP with orthogonal weights and linearly independent inputs keeps the "
+        "gradient of early weights bounded at any depth, while Gaussian weights or repeated samples make it "
+        "explode; an activation gain schedule extends this to tanh and sin.",
+        papers=(
+            "Meterez, Joudaki, Orabona, Immer, Ratsch, Daneshmand. Towards Training Without Depth Limits: Batch "
+            "Normalization Without Gradient Explosion. ICLR 2024. arXiv:2310.02012",
+        ),
+        figures={
+            "04_isometry_rate": "2024 Fig. 1 and Theorem 1",
+            "04_gradients": "2024 Fig. 2, Fig. 3 and the centering ablation",
+            "04_shaping": "2024 Fig. 5",
+        },
+    ),
 )
 
 

@@ -94,6 +94,32 @@ _PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "gains": [0.5, 1.0, 2.0, 4.0],
         },
     },
+    "04_bounded_gradients": {
+        "quick": {
+            "seeds": 8,
+            "rate_widths": [8, 16, 32],
+            "rate_depth": 150,
+            "input_noise": 0.3,
+            "theorem3_dims": [4, 6, 8],
+            "theorem3_inputs": 3,
+            "theorem3_samples": 5000,
+            "grad_width": 32,
+            "grad_depths": [10, 50, 100, 200, 300],
+            "gamma": 0.4,
+        },
+        "paper": {
+            "seeds": 16,
+            "rate_widths": [8, 16, 32, 64],
+            "rate_depth": 300,
+            "input_noise": 0.3,
+            "theorem3_dims": [4, 6, 8],
+            "theorem3_inputs": 5,
+            "theorem3_samples": 50000,
+            "grad_width": 32,
+            "grad_depths": [10, 50, 100, 250, 500, 1000],
+            "gamma": 0.4,
+        },
+    },
 }
 
 

@@ -31,9 +31,7 @@ from normprop.activations import Activation, resolve_activation
 
 #: Where the named activations are not smooth.
 # SELU and ELU join pieces at 0 too: SELU's slope jumps there, ELU's second derivative does.
-KINKS: dict[str, tuple[float, ...]] = {
-    name: (0.0,) for name in ("relu", "leaky_relu", "centered_relu", "selu", "elu")
-}
+KINKS: dict[str, tuple[float, ...]] = {name: (0.0,) for name in ("relu", "leaky_relu", "centered_relu", "selu", "elu")}
 
 _HERMITE_NODES = 200
 _LEGENDRE_NODES = 400
@@ -148,9 +146,7 @@ def beta_sigma(activation: Activation, gain: float = 1.0, breakpoints: Sequence[
     return 2.0 - beta0(activation, gain, breakpoints)
 
 
-def dual_kernel(
-    activation: Activation, rho: np.ndarray | float, degree: int = 60, gain: float = 1.0
-) -> np.ndarray:
+def dual_kernel(activation: Activation, rho: np.ndarray | float, degree: int = 60, gain: float = 1.0) -> np.ndarray:
     """``k(rho) = E[sigma(X) sigma(Y)] = sum_k c_k^2 rho^k`` for standard Gaussians with correlation rho.
 
     The series is truncated at ``degree``; at ``|rho| = 1`` the exact ``E[sigma^2]`` is used.
