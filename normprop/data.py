@@ -2,7 +2,7 @@
 
 Every batch has rows of unit root-mean-square (``||x_i||^2 = d``), so that a Gaussian layer
 ``N(0, 1/d)`` keeps pre-activations at unit scale. No data set is downloaded: synthetic batches
-here, and scikit-learn's bundled 8x8 digits (:func:`digits_batch`).
+here, and scikit-learn's bundled 8x8 digits (:func:`digits`).
 """
 
 from __future__ import annotations
@@ -104,3 +104,26 @@ def spiked_batch(
     s = s.clone()
     s[:, 0] *= factor
     return unit_rms_rows((u * s.unsqueeze(-2)) @ vh).to(dtype)
+
+
+def digits(
+    train_fraction: float = 0.8, dtype: torch.dtype = torch.float32
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """scikit-learn's bundled 8x8 digits (1797 x 64, 10 classes; no download), standardised.
+
+    Fixed split: the first ``train_fraction`` of the samples in their stored order train, the rest test.
+    Each pixel is standardised with the training split's mean and standard deviation (pixels that are
+    constant on the training split are centred only). Returns ``x_train, y_train, x_test, y_test``.
+    """
+    from sklearn.datasets import load_digits
+
+    if not 0.0 < train_fraction < 1.0:
+        raise ValueError(f"train_fraction must lie in (0, 1), got {train_fraction!r}")
+    bundle = load_digits()
+    x = torch.as_tensor(bundle.data, dtype=torch.float64)
+    y = torch.as_tensor(bundle.target, dtype=torch.int64)
+    split = int(round(train_fraction * len(x)))
+    mean, std = x[:split].mean(0), x[:split].std(0)
+    x = (x - mean) / torch.where(std > 0, std, torch.ones_like(std))
+    x = x.to(dtype)
+    return x[:split], y[:split], x[split:], y[split:]
