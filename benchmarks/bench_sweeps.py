@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from normprop import data, gradients, metrics, nets, presets, runtime
+from normprop import data, gradients, metrics, nets, presets, runtime, train
 from normprop.activations import resolve_activation
 
 
@@ -210,7 +210,63 @@ def notebook04_sweeps(preset: str) -> list[Sweep]:
     return [Sweep(name, configs, summary, batched=batched_gradients, loop=loop_gradients)]
 
 
-SWEEPS = {"01": notebook01_sweeps, "02": notebook02_sweeps, "03": notebook03_sweeps, "04": notebook04_sweeps}
+def loop_training(
+    x: torch.Tensor, y: torch.Tensor, width: int, depth: int, seed: int, seeds: int, epochs: int
+) -> np.ndarray:
+    """Per-seed loop: an nn.Sequential MLP and its own optimiser per seed; final training loss of each."""
+    losses = []
+    for index in range(seeds):
+        torch.manual_seed(seed + index)
+        layers: list[nn.Module] = []
+        for fan_in in [x.shape[1]] + [width] * (depth - 1):
+            layers += [nn.Linear(fan_in, width, bias=False), nn.ReLU()]
+        model = nn.Sequential(*layers, nn.Linear(width, 10, bias=False))
+        for module in model:
+            if isinstance(module, nn.Linear):
+                nn.init.xavier_normal_(module.weight)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        order_generator = torch.Generator().manual_seed(seed)
+        for _ in range(epochs):
+            order = torch.randperm(len(x), generator=order_generator)
+            for start in range(0, len(x), 32):
+                batch = order[start : start + 32]
+                loss = nn.functional.cross_entropy(model(x[batch]), y[batch])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+        with torch.no_grad():
+            losses.append([nn.functional.cross_entropy(model(x), y).item()])
+    return np.array(losses)
+
+
+def batched_training(
+    x: torch.Tensor, y: torch.Tensor, width: int, depth: int, seed: int, seeds: int, epochs: int
+) -> np.ndarray:
+    generator = nets.make_generator(seed)
+    spec = train.MLPSpec(width, depth)
+    weights = train.init_weights(seeds, x.shape[1], spec, "xavier", generator)
+    history = train.train(x, y, weights, spec, epochs, generator).history
+    return history[history.epoch == epochs][["loss"]].to_numpy()
+
+
+def notebook05_sweeps(preset: str) -> list[Sweep]:
+    cfg = presets.load_preset("05_sgd_acceleration", preset)
+    x, y, _, _ = data.digits()
+    configs = [
+        {"x": x, "y": y, "width": cfg["width"], "depth": depth, "seeds": cfg["seeds"], "epochs": 2}
+        for depth in cfg["depths"]
+    ]
+    name = "05 training: Xavier MLPs on digits, 2 epochs, all depths"
+    return [Sweep(name, configs, lambda v: float(v.mean()), batched=batched_training, loop=loop_training)]
+
+
+SWEEPS = {
+    "01": notebook01_sweeps,
+    "02": notebook02_sweeps,
+    "03": notebook03_sweeps,
+    "04": notebook04_sweeps,
+    "05": notebook05_sweeps,
+}
 
 
 def time_sweep(sweep: Sweep, engine: Callable[..., np.ndarray], seed: int) -> tuple[float, list[float]]:
@@ -231,6 +287,11 @@ def main() -> None:
         runtime.configure(threads=threads)
         for key in args.notebooks:
             for sweep in SWEEPS[key](args.preset):
+                # Untimed warm-up of both engines: first calls pay one-off imports and allocations
+                # (the first torch.optim step alone imports for about 2 s).
+                sweep.batched(**sweep.configs[0], seed=0)
+                if not args.skip_loop:
+                    sweep.loop(**sweep.configs[0], seed=0)
                 batched_seconds, batched_summary = time_sweep(sweep, sweep.batched, seed=1)
                 line = f"[{threads} thread(s)] {sweep.name}: batched {batched_seconds:.2f} s"
                 if not args.skip_loop:

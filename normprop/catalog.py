@@ -87,6 +87,26 @@ CLAIMS: tuple[Claim, ...] = (
             "04_shaping": "2024 Fig. 5",
         },
     ),
+    Claim(
+        notebook="05_sgd_acceleration",
+        title="Orthogonal initial representations accelerate SGD, without batch norm",
+        claim="Starting SGD from orthogonal representations (iterative orthogonalization) trains deep plain MLPs "
+        "much faster than Xavier initialisation, whose representations collapse with depth; no batch norm.",
+        papers=(
+            "Daneshmand, Joudaki, Bach. Batch Normalization Orthogonalizes Representations in Deep Random "
+            "Networks. NeurIPS 2021, sec. 5. arXiv:2106.03970",
+            "Daneshmand, Kohler, Bach, Hofmann, Lucchi. Batch Normalization Provably Avoids Rank Collapse for "
+            "Randomly Initialised Deep Networks. NeurIPS 2020. arXiv:2003.01652",
+            "Joudaki, Daneshmand, Bach. On the impact of activation and normalization in obtaining isometric "
+            "embeddings at initialization. NeurIPS 2023. arXiv:2305.18399",
+        ),
+        figures={
+            "05_fig3a_gap_and_loss_vs_depth": "2021 Fig. 3a",
+            "05_fig3b_training": "2021 Fig. 3b",
+            "05_fig4_orthogonal_vs_xavier": "2021 Fig. 4",
+            "05_supporting": "2020 Fig. 1 (rank and trainability) and 2023 (beta ordering)",
+        },
+    ),
 )
 
 
