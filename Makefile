@@ -30,9 +30,10 @@ test: setup
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest $(NBVAL) notebooks
 
-## Execute every notebook with the paper preset; figures land in figures/.
+## Execute every notebook with the paper preset (two at a time, one torch thread each): figures/,
+## figures/README.md (gallery) and build/paper/report.md.
 figures: setup
-	$(BIN)/normprop run --preset paper
+	$(BIN)/normprop reproduce --preset paper --jobs 2
 
 ## JupyterLab on the notebooks.
 lab: setup
