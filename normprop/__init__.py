@@ -4,12 +4,14 @@ The public API is re-exported here; the modules each hold one idea:
 
 * :mod:`normprop.metrics` -- orthogonality gap, isometry gap, entropy, ranks, cosines;
 * :mod:`normprop.nets` -- random chains batched over seeds, with streamed per-layer metrics;
-* :mod:`normprop.data` -- input batches;
+* :mod:`normprop.theory` -- Hermite coefficients, beta, mean-field maps;
+* :mod:`normprop.gradients` -- gradient norms of deep chains; :mod:`normprop.train` -- batched SGD and initialisers;
+* :mod:`normprop.data` -- input batches and the bundled digits;
 * :mod:`normprop.presets`, :mod:`normprop.results`, :mod:`normprop.plotting`, :mod:`normprop.paths`,
   :mod:`normprop.runtime` -- the notebook plumbing; :mod:`normprop.cli` -- the ``normprop`` command.
 """
 
-from normprop import data, metrics, nets, stats
+from normprop import data, gradients, metrics, nets, stats, theory, train
 from normprop.metrics import (
     entropy,
     entropy_deficit,
@@ -34,6 +36,7 @@ __all__ = [
     "data",
     "entropy",
     "entropy_deficit",
+    "gradients",
     "isometry_gap",
     "load_preset",
     "make_generator",
@@ -47,4 +50,6 @@ __all__ = [
     "set_theme",
     "stable_rank",
     "stats",
+    "theory",
+    "train",
 ]

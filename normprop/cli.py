@@ -55,11 +55,16 @@ def execute_notebook(claim: Claim, preset: str, threads: int) -> tuple[str, floa
     return f"failed: {reason} (see {relative_to_root(log)})", seconds
 
 
+def plan_jobs(requested: int, notebooks: int) -> tuple[int, int]:
+    """``(jobs, threads per job)``: at most one job per core and per notebook, and the cores shared out."""
+    cores = os.cpu_count() or 1
+    jobs = max(1, min(requested, cores, notebooks))
+    return jobs, max(1, cores // jobs)
+
+
 def execute_all(claims: Sequence[Claim], preset: str, jobs: int, progress: bool = True) -> dict[str, tuple[str, float]]:
     """Run the notebooks, ``jobs`` at a time, with ``cores // jobs`` torch threads each."""
-    cores = os.cpu_count() or 1
-    jobs = max(1, min(jobs, cores, len(claims)))
-    threads = max(1, cores // jobs)
+    jobs, threads = plan_jobs(jobs, len(claims))
     statuses: dict[str, tuple[str, float]] = {}
     bar = tqdm(total=len(claims), desc=f"{preset} preset", unit="notebook", disable=not progress, file=sys.stderr)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -99,11 +104,10 @@ def command_run(args: argparse.Namespace) -> int:
 
 def command_reproduce(args: argparse.Namespace) -> int:
     claims = _claims(args.only)
-    cores = os.cpu_count() or 1
-    jobs = max(1, min(args.jobs, cores, len(claims)))
-    statuses = execute_all(claims, args.preset, jobs, progress=not args.no_progress)
+    statuses = execute_all(claims, args.preset, args.jobs, progress=not args.no_progress)
     print_table(claims, statuses)
-    result = report.build_report(claims, args.preset, statuses, report.environment(jobs, max(1, cores // jobs)))
+    environment = report.environment(*plan_jobs(args.jobs, len(claims)))
+    result = report.build_report(claims, args.preset, statuses, environment)
     json_path, markdown_path = report.write_report(result, args.preset)
     gallery = report.write_gallery(args.preset)
     print(f"\nreport: {relative_to_root(markdown_path)} and {relative_to_root(json_path)}")

@@ -8,12 +8,17 @@ import torch
 
 from normprop import data, metrics, nets, train
 
+SHAPES = [(8, 16, 16), (16, 16, 16), (32, 12, 20)]
+CASES = [
+    (n, d, width, v_prime)
+    for n, d, width in SHAPES
+    for v_prime in ("haar", "identity", "input")
+    if v_prime != "input" or width == d  # V' = V needs as many units as input features
+]
 
-@pytest.mark.parametrize("n, d, width", [(8, 16, 16), (16, 16, 16), (32, 12, 20)])
-@pytest.mark.parametrize("v_prime", ["haar", "identity", "input"])
+
+@pytest.mark.parametrize("n, d, width, v_prime", CASES)
 def test_orthogonalizing_weight_takes_the_square_root_of_the_spectrum(generator, n, d, width, v_prime):
-    if v_prime == "input" and width != d:
-        pytest.skip("v_prime='input' needs width == d")
     h = data.near_collinear_batch(3, n, d, generator, cosine=0.8, dtype=torch.float64)
     z = h @ train.orthogonalizing_weight(h, width, generator, v_prime)
     # Eigenvalues of z z^T are proportional to the singular values of h (the eigenvalues of h h^T, square-rooted).
