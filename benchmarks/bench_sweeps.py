@@ -88,7 +88,7 @@ def batched_chain(
     x: torch.Tensor, width: int, depth: int, spec: dict, metric: Callable, every: int, seed: int
 ) -> np.ndarray:
     table = nets.measure_chain(
-        x, nets.ChainSpec(width, depth, **spec), {"value": metric}, nets.make_generator(seed), every=every
+        x, nets.NetworkSpec(width, depth, **spec), {"value": metric}, nets.make_generator(seed), every=every
     )
     return table.pivot(index="seed", columns="layer", values="value").to_numpy()
 
@@ -108,7 +108,7 @@ def loop_gradients(x: torch.Tensor, width: int, depth: int, spec: dict, seed: in
 
 
 def batched_gradients(x: torch.Tensor, width: int, depth: int, spec: dict, seed: int) -> np.ndarray:
-    chain = nets.ChainSpec(width, depth, **spec)
+    chain = nets.NetworkSpec(width, depth, **spec)
     return gradients.log_gradient_norms(x, chain, nets.make_generator(seed)).numpy()
 
 
@@ -243,9 +243,9 @@ def batched_training(
     x: torch.Tensor, y: torch.Tensor, width: int, depth: int, seed: int, seeds: int, epochs: int
 ) -> np.ndarray:
     generator = nets.make_generator(seed)
-    spec = train.MLPSpec(width, depth)
-    weights = train.init_weights(seeds, x.shape[1], spec, "xavier", generator)
-    history = train.train(x, y, weights, spec, epochs, generator).history
+    spec = nets.NetworkSpec(width, depth, norm="none", activation="relu", init="xavier")
+    weights = train.init_weights(seeds, x.shape[1], spec, generator)
+    history = train.sgd(x, y, weights, spec, epochs, generator).history
     return history[history.epoch == epochs][["loss"]].to_numpy()
 
 

@@ -47,7 +47,7 @@ def check_choice(value: object, name: str, choices: tuple[str, ...]) -> str:
 
 
 def check_open_unit(value: float, name: str) -> float:
-    """Return ``value`` if it lies in [0, 1); raise otherwise."""
-    if not 0.0 <= float(value) < 1.0:
-        raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
+    """Return ``value`` if it lies in the open interval (0, 1); raise otherwise."""
+    if not 0.0 < float(value) < 1.0:
+        raise ValueError(f"{name} must lie in the open interval (0, 1), got {value!r}")
     return float(value)

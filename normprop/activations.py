@@ -43,10 +43,3 @@ def resolve_activation(activation: Activation, name: str = "activation") -> Call
     if isinstance(activation, str) and activation in ACTIVATIONS:
         return ACTIVATIONS[activation]
     raise ValueError(f"{name} must be a callable or one of {', '.join(sorted(ACTIVATIONS))}; got {activation!r}")
-
-
-def activation_label(activation: Activation) -> str:
-    """A short human-readable name for tables and legends."""
-    if isinstance(activation, str):
-        return activation
-    return getattr(activation, "__name__", type(activation).__name__)

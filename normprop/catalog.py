@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 class Claim:
     notebook: str
     title: str
-    claim: str
+    statement: str
     papers: tuple[str, ...]
     figures: dict[str, str] = field(default_factory=dict)  # figure file stem -> paper figure it reproduces
 
@@ -21,7 +21,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         notebook="01_orthogonality",
         title="Batch norm orthogonalizes representations and avoids rank collapse",
-        claim="In deep random linear networks, batch normalization makes representations increasingly "
+        statement="In deep random linear networks, batch normalization makes representations increasingly "
         "orthogonal with depth, down to an O(1/sqrt(width)) floor, and avoids rank collapse.",
         papers=(
             "Daneshmand, Joudaki, Bach. Batch Normalization Orthogonalizes Representations in Deep Random "
@@ -40,7 +40,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         notebook="02_entropy",
         title="Depth maximises the entropy of batch-normalised representations",
-        claim="In random batch-normalised networks wide enough (d >= 16 n), the Gaussian-proxy entropy of the "
+        statement="In random batch-normalised networks wide enough (d >= 16 n), the Gaussian-proxy entropy of the "
         "representations rises with depth to near its maximum, for linear, odd and centred activations; "
         "vanilla networks lose entropy instead.",
         papers=(
@@ -57,7 +57,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         notebook="03_isometry",
         title="Normalization and activation bias the Gram matrix towards isometry at a Hermite-predicted rate",
-        claim="In random MLPs with layer normalization and centred activations, the isometry gap of the "
+        statement="In random MLPs with layer normalization and centred activations, the isometry gap of the "
         "representations falls with depth at a rate set by the activation's Hermite coefficients, "
         "beta_sigma = 2 - c_1^2 / sum_{k>=1} c_k^2; normalization itself never decreases isometry.",
         papers=(
@@ -74,7 +74,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         notebook="04_bounded_gradients",
         title="Batch normalization without gradient explosion",
-        claim="A batch-normalised linear MLP with orthogonal weights and linearly independent inputs keeps the "
+        statement="A batch-normalised linear MLP with orthogonal weights and linearly independent inputs keeps the "
         "gradient of early weights bounded at any depth, while Gaussian weights or repeated samples make it "
         "explode; an activation gain schedule extends this to tanh and sin.",
         papers=(
@@ -90,7 +90,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         notebook="05_sgd_acceleration",
         title="Orthogonal initial representations accelerate SGD, without batch norm",
-        claim="Starting SGD from orthogonal representations (iterative orthogonalization) trains deep plain MLPs "
+        statement="Starting SGD from orthogonal representations (iterative orthogonalization) trains deep plain MLPs "
         "much faster than Xavier initialisation, whose representations collapse with depth; no batch norm.",
         papers=(
             "Daneshmand, Joudaki, Bach. Batch Normalization Orthogonalizes Representations in Deep Random "

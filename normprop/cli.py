@@ -23,6 +23,7 @@ from normprop.catalog import CLAIMS, Claim, find_claim
 from normprop.paths import build_dir, notebooks_dir, relative_to_root
 from normprop.presets import PRESET_NAMES
 from normprop.results import REPRODUCED, read_record, record_path
+from normprop.runtime import KERNEL_ENVIRONMENT
 
 
 def execute_notebook(claim: Claim, preset: str, threads: int) -> tuple[str, float]:
@@ -36,12 +37,7 @@ def execute_notebook(claim: Claim, preset: str, threads: int) -> tuple[str, floa
     log = build_dir(preset) / f"{claim.notebook}.log"
     output.parent.mkdir(parents=True, exist_ok=True)
     record_path(claim.notebook, preset).unlink(missing_ok=True)  # never report a stale verdict
-    env = {
-        **os.environ,
-        "NORMPROP_THREADS": str(threads),
-        "JUPYTER_PREFER_ENV_PATH": "1",
-        "IPYKERNEL_CELL_NAME": "<IPY-INPUT>",
-    }
+    env = {**os.environ, **KERNEL_ENVIRONMENT, "NORMPROP_THREADS": str(threads)}
     command = [sys.executable, "-m", "papermill", str(source), str(output), "-p", "preset", preset]
     command += ["--cwd", str(notebooks_dir()), "-k", "python3", "--no-progress-bar"]
     start = time.perf_counter()
@@ -118,7 +114,7 @@ def command_reproduce(args: argparse.Namespace) -> int:
 def command_list(args: argparse.Namespace) -> int:
     for claim in CLAIMS:
         print(f"{claim.notebook}: {claim.title}")
-        print(f"  claim: {claim.claim}")
+        print(f"  claim: {claim.statement}")
         for paper in claim.papers:
             print(f"  paper: {paper}")
         print(f"  notebook: notebooks/{claim.notebook}.ipynb")

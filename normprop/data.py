@@ -127,3 +127,21 @@ def digits(
     x = (x - mean) / torch.where(std > 0, std, torch.ones_like(std))
     x = x.to(dtype)
     return x[:split], y[:split], x[split:], y[split:]
+
+
+def noisy_orthogonal_batch(
+    seeds: int,
+    n: int,
+    d: int,
+    generator: torch.Generator,
+    noise: float = 0.3,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """An :func:`orthogonal_batch` plus i.i.d. ``N(0, noise^2)`` entries: near-isometric, with a gap set by ``noise``.
+
+    The input of Meterez et al. (2024)'s Fig. 1 experiment, where the isometry gap starts small and decays.
+    """
+    if not (math.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise must be a non-negative number, got {noise!r}")
+    x = orthogonal_batch(seeds, n, d, generator, dtype)
+    return x + noise * torch.randn(x.shape, generator=generator, dtype=dtype, device=generator.device)

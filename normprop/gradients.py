@@ -1,11 +1,11 @@
-"""Gradient norms of deep random chains, for a whole batch of seeds in one backward pass.
+"""Gradient norms of deep random networks, for a whole batch of seeds in one backward pass.
 
 Meterez et al. (ICLR 2024, arXiv:2310.02012) measure the gradient of a loss with respect to an early
-weight matrix as the depth grows. Here every seed's chain holds explicit weights with
+weight matrix as the depth grows. Here every seed's network holds explicit weights with
 ``requires_grad``; the loss is summed over seeds (their graphs do not interact, so one backward pass
 gives each seed its own gradient), and the norms are returned in log scale.
 
-Deep chains with exploding gradients overflow float32 (and, far enough, float64): a gradient that is
+Deep networks with exploding gradients overflow float32 (and, far enough, float64): a gradient that is
 not finite is reported as ``+inf`` in log scale, never NaN.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import torch
 
 from normprop._validation import check_batch, check_positive_int
-from normprop.nets import ChainSpec, apply_layer, sample_weights
+from normprop.nets import RANDOM_INITS, NetworkSpec, forward, sample_weights
 
 
 def readout_loss(h: torch.Tensor, readout: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -25,19 +25,16 @@ def readout_loss(h: torch.Tensor, readout: torch.Tensor, targets: torch.Tensor) 
     return (h @ readout - targets).square().sum((-2, -1)) / h.shape[-2]
 
 
-def chain_loss(
-    x: torch.Tensor, weights: Sequence[torch.Tensor], spec: ChainSpec, readout: torch.Tensor, targets: torch.Tensor
+def network_loss(
+    x: torch.Tensor, weights: Sequence[torch.Tensor], spec: NetworkSpec, readout: torch.Tensor, targets: torch.Tensor
 ) -> torch.Tensor:
-    """Per-seed loss of the chain with the given weights (one per layer): :func:`readout_loss` of its output."""
-    h = x
-    for layer, weight in enumerate(weights):
-        h = apply_layer(h, weight, spec, layer)
-    return readout_loss(h, readout, targets)
+    """Per-seed loss of the network with the given weights (one per layer): :func:`readout_loss` of its output."""
+    return readout_loss(forward(x, weights, spec), readout, targets)
 
 
 def log_gradient_norms(
     x: torch.Tensor,
-    spec: ChainSpec,
+    spec: NetworkSpec,
     generator: torch.Generator,
     layers: Sequence[int] = (0,),
     outputs: int = 10,
@@ -46,12 +43,14 @@ def log_gradient_norms(
 
     The loss is :func:`readout_loss` with a Gaussian readout ``V`` of shape ``(width, outputs)`` scaled by
     ``1/sqrt(width)`` and standard Gaussian targets, both drawn from ``generator`` like the weights.
-    Computed in the dtype of ``x``: pass float64 for deep chains whose gradients overflow float32.
+    Computed in the dtype of ``x``: pass float64 for deep networks whose gradients overflow float32.
     """
     check_batch(x, "x")
     if x.ndim != 3:
         raise ValueError(f"x must have shape (seeds, n, d_in), got shape {tuple(x.shape)}")
     check_positive_int(outputs, "outputs")
+    if spec.init not in RANDOM_INITS:
+        raise ValueError(f"spec.init must be a random init ({', '.join(RANDOM_INITS)}), got {spec.init!r}")
     if not layers or any(not 0 <= layer < spec.depth for layer in layers):
         raise ValueError(f"layers must be a non-empty list of layer indices in [0, {spec.depth}), got {list(layers)}")
     seeds, n, d_in = x.shape
@@ -63,7 +62,7 @@ def log_gradient_norms(
         weights[layer].requires_grad_(True)
     readout = torch.randn(seeds, spec.width, outputs, generator=generator, dtype=x.dtype, device=x.device)
     targets = torch.randn(seeds, n, outputs, generator=generator, dtype=x.dtype, device=x.device)
-    loss = chain_loss(x, weights, spec, readout / math.sqrt(spec.width), targets)
+    loss = network_loss(x, weights, spec, readout / math.sqrt(spec.width), targets)
     gradients = torch.autograd.grad(loss.sum(), [weights[layer] for layer in layers])
     norms = torch.stack([g.double().flatten(1).norm(dim=1) for g in gradients], dim=1)
     # Overflow anywhere (inf, or NaN from inf - inf) means the true norm is beyond the dtype's range.

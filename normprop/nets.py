@@ -1,15 +1,14 @@
-"""Random deep chains batched over seeds, with their per-layer metrics streamed into a table.
+"""One definition of a network's layers, and random chains of them batched over seeds.
 
-A chain maps an input batch ``x`` of shape ``(seeds, n, d_in)`` through ``depth`` random layers.
-Layer ``l`` (0-based) computes ``z = h @ W_l`` with ``W_l`` of shape ``(seeds, d_in, width)`` and then,
-for ``order="norm_act"`` (the theory papers' order)::
+:class:`NetworkSpec` says what every hidden layer does (linear map and its init, normalisation, activation,
+their order, a gain schedule). Random chains (:func:`propagate`, :func:`measure_chain`) draw the weights layer
+by layer; gradient measurements and trained MLPs hold explicit weights and call :func:`forward`. All run the
+same :func:`layer_stages`.
 
-    h = activation(gain(l) * normalize(z))
-
-or, for ``order="act_norm"``, ``h = normalize(activation(gain(l) * z))``. All seeds run as one batched
-matrix product: there is no Python loop over seeds and no ``nn.Module`` per run. Randomness is drawn
-layer by layer from one explicit ``torch.Generator`` and dropped after use, so a chain of any depth
-needs the memory of one layer.
+A chain maps an input batch ``x`` of shape ``(seeds, n, d_in)`` through ``depth`` random layers. All seeds
+run as one batched matrix product: there is no Python loop over seeds and no ``nn.Module`` per run.
+Randomness is drawn layer by layer from one explicit ``torch.Generator`` and dropped after use, so a chain
+of any depth needs the memory of one layer.
 
 When the batch is smaller than the layer (``n < d_in``) the chain never forms ``W``: it samples the
 pre-activation ``Z = H W`` directly in the n-dimensional row space of H, which is exact in
@@ -19,8 +18,8 @@ distribution and costs ``n d`` random numbers instead of ``d^2`` (see :func:`sam
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -32,7 +31,13 @@ from normprop.activations import Activation, resolve_activation
 
 NORMS = ("batch", "layer", "none")
 ORDERS = ("norm_act", "act_norm")
-INITS = ("gaussian", "orthogonal")
+#: Weight initialisations. The first four are random and data-independent:
+#: ``"gaussian"`` i.i.d. ``N(0, 1/d_in)`` (the theory papers), ``"orthogonal"`` Haar-distributed,
+#: ``"xavier"`` ``N(0, 2/(d_in + d_out))`` and ``"he"`` ``N(0, 2/d_in)`` (the training papers' baselines).
+#: ``"iterative_orthogonalization"`` is fitted to a batch of data, layer by layer (Daneshmand et al. 2021,
+#: eq. 6; :func:`normprop.train.orthogonalizing_weight`), so only trained networks use it.
+INITS = ("gaussian", "orthogonal", "xavier", "he", "iterative_orthogonalization")
+RANDOM_INITS = INITS[:4]
 NORM_SCALES = ("rms", "unit")
 
 Gain = float | Callable[[int], float]
@@ -51,37 +56,42 @@ def power_law_gain(gamma: float) -> Callable[[int], float]:
 
 
 @dataclass(frozen=True)
-class ChainSpec:
-    """What a random chain is; the seeds, input and generator are given when it runs.
+class NetworkSpec:
+    """The one definition of a network's hidden layers, shared by random chains, gradients and training.
+
+    Layer ``l`` (0-based) maps ``h`` to ``z = h @ W_l`` and then, for ``order="norm_act"``::
+
+        h = activation(gain(l) * normalize(z))
+
+    or, for ``order="act_norm"``, ``h = normalize(activation(gain(l) * z))``. Random chains
+    (:func:`propagate`) draw ``W_l`` on the fly; gradients (:mod:`normprop.gradients`) and trained
+    MLPs (:mod:`normprop.train`, which adds a linear readout) hold explicit weights and run the same
+    layers through :func:`forward`.
 
     Attributes:
         width: features per hidden layer (``d``).
-        depth: number of random layers.
+        depth: number of hidden layers.
         norm: ``"batch"`` normalises each feature over the samples (dim -2), ``"layer"`` each
-            sample over its features (dim -1), ``"none"`` is the vanilla chain.
+            sample over its features (dim -1), ``"none"`` is a plain (vanilla) network.
         centering: subtract the mean before dividing by the norm (the theory papers do not;
-            ``torch.nn.BatchNorm1d`` does).
-        activation: a name from :data:`normprop.activations.ACTIVATIONS` or a callable.
-        order: ``"norm_act"`` or ``"act_norm"`` (see the module docstring).
-        init: ``"gaussian"`` (i.i.d. ``N(0, 1/d_in)``) or ``"orthogonal"`` (Haar).
-        gain: a constant or a schedule ``l -> alpha_l`` multiplying the activation's input.
+            ``torch.nn.BatchNorm1d`` and ``LayerNorm`` do).
         norm_scale: ``"rms"`` scales each normalised vector to unit mean square (norm
             ``sqrt(count)``, torch's convention); ``"unit"`` to unit Euclidean norm.
-        rescale_vanilla: for ``norm="none"``, divide each layer by its overall RMS so that long
-            chains neither overflow nor underflow. A positive scalar per seed changes no
-            direction, so every scale-invariant metric is unaffected.
+        activation: a name from :data:`normprop.activations.ACTIVATIONS` or a callable.
+        order: ``"norm_act"`` or ``"act_norm"`` (see above).
+        gain: a constant or a schedule ``l -> alpha_l`` multiplying the activation's input.
+        init: how the weights are drawn, one of :data:`INITS`.
     """
 
     width: int
     depth: int
     norm: str = "batch"
     centering: bool = False
+    norm_scale: str = "rms"
     activation: Activation = "identity"
     order: str = "norm_act"
-    init: str = "gaussian"
     gain: Gain = 1.0
-    norm_scale: str = "rms"
-    rescale_vanilla: bool = True
+    init: str = "gaussian"
 
     def __post_init__(self) -> None:
         check_positive_int(self.width, "width")
@@ -96,6 +106,10 @@ class ChainSpec:
 
     def gain_at(self, layer: int) -> float:
         return float(self.gain(layer)) if callable(self.gain) else float(self.gain)
+
+    def with_changes(self, **changes: object) -> NetworkSpec:
+        """A copy with some fields changed (validated like a new spec)."""
+        return replace(self, **changes)
 
 
 def make_generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
@@ -120,6 +134,14 @@ def haar_orthogonal(
     return q if d_in >= d_out else q.mT
 
 
+def weight_std(init: str, d_in: int, d_out: int) -> float:
+    """Standard deviation of the entries of a Gaussian-family init (see :data:`INITS`)."""
+    check_choice(init, "init", ("gaussian", "xavier", "he"))
+    if init == "gaussian":
+        return 1 / math.sqrt(d_in)
+    return math.sqrt(2 / (d_in + d_out)) if init == "xavier" else math.sqrt(2 / d_in)
+
+
 def sample_weights(
     seeds: int,
     d_in: int,
@@ -128,12 +150,13 @@ def sample_weights(
     generator: torch.Generator,
     dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
-    """Weights ``(seeds, d_in, d_out)``: ``"gaussian"`` i.i.d. ``N(0, 1/d_in)`` or ``"orthogonal"`` Haar."""
-    check_choice(init, "init", INITS)
+    """Weights ``(seeds, d_in, d_out)`` drawn from one of the random :data:`INITS`."""
+    check_choice(init, "init", RANDOM_INITS)
     if init == "orthogonal":
         return haar_orthogonal(seeds, d_in, d_out, generator, dtype)
     w = torch.randn(seeds, d_in, d_out, generator=generator, dtype=dtype, device=generator.device)
-    return w / math.sqrt(d_in)
+    # Divide rather than multiply for "gaussian": the committed results were drawn this way, bit for bit.
+    return w / math.sqrt(d_in) if init == "gaussian" else weight_std(init, d_in, d_out) * w
 
 
 def normalize(z: torch.Tensor, norm: str, centering: bool = False, norm_scale: str = "rms") -> torch.Tensor:
@@ -163,38 +186,29 @@ def sample_preactivation(h: torch.Tensor, width: int, init: str, generator: torc
     Write ``H^T = Q R`` (thin QR, ``Q`` of shape ``d_in x n`` with orthonormal columns). Then ``Z = R^T (Q^T W)``
     and, because the law of W is invariant under rotations of its input space, ``Q^T W`` has a known law:
 
-    * Gaussian W, entries ``N(0, 1/d_in)``: ``Q^T W`` has i.i.d. ``N(0, 1/d_in)`` entries (n x width).
+    * Gaussian-family W (i.i.d. entries of standard deviation s): ``Q^T W`` has i.i.d. ``N(0, s^2)`` entries.
     * Haar W with orthonormal rows (``d_in <= width``): ``Q^T W`` is a Haar n x width matrix with
       orthonormal rows, so ``Z Z^T = H H^T`` exactly, as for W itself.
 
     The result has exactly the distribution of ``h @ sample_weights(...)`` (not the same draws).
     Otherwise (``n >= d_in``, or a Haar W with ``d_in > width``) W is drawn explicitly.
     """
+    check_choice(init, "init", RANDOM_INITS)
     seeds, n, d_in = h.shape
-    row_space = n < d_in and (init == "gaussian" or d_in <= width)
+    row_space = n < d_in and (init != "orthogonal" or d_in <= width)
     if not row_space:
         return h @ sample_weights(seeds, d_in, width, init, generator, h.dtype)
     r = torch.linalg.qr(h.mT, mode="r").R  # (seeds, n, n): H H^T = R^T R
-    if init == "gaussian":
-        projected = torch.randn(seeds, n, width, generator=generator, dtype=h.dtype, device=h.device)
-        projected = projected / math.sqrt(d_in)
-    else:
+    if init == "orthogonal":
         projected = haar_orthogonal(seeds, n, width, generator, h.dtype)
+    else:
+        projected = torch.randn(seeds, n, width, generator=generator, dtype=h.dtype, device=h.device)
+        projected = projected / math.sqrt(d_in) if init == "gaussian" else weight_std(init, d_in, width) * projected
     return r.mT @ projected
 
 
-def apply_layer(h: torch.Tensor, weight: torch.Tensor, spec: ChainSpec, layer: int) -> torch.Tensor:
-    """One layer of the chain (see the module docstring for the formula)."""
-    return activate(h @ weight, spec, layer)
-
-
-def activate(z: torch.Tensor, spec: ChainSpec, layer: int) -> torch.Tensor:
-    """Everything a layer does after the matrix product: gain, normalisation and activation, in order."""
-    return layer_stages(z, spec, layer)[1]
-
-
-def layer_stages(z: torch.Tensor, spec: ChainSpec, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(normalisation input, layer output)`` for the pre-activation z.
+def layer_stages(z: torch.Tensor, spec: NetworkSpec, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(normalisation input, layer output)`` for the pre-activation ``z = h @ W_layer``.
 
     The first is the tensor that normalisation divides by its norms (after centering, if any): comparing
     its metrics with the output's isolates what normalisation does (Joudaki et al. 2023, sec. 4).
@@ -206,29 +220,70 @@ def layer_stages(z: torch.Tensor, spec: ChainSpec, layer: int) -> tuple[torch.Te
         before = before - before.mean(-2 if spec.norm == "batch" else -1, keepdim=True)
     normalised = normalize(before, spec.norm, centering=False, norm_scale=spec.norm_scale)
     out = activation(gain * normalised) if spec.order == "norm_act" else normalised
-    if spec.norm == "none" and spec.rescale_vanilla:
-        rms = out.square().mean((-2, -1), keepdim=True).sqrt()
-        out = out / rms.clamp_min(torch.finfo(out.dtype).tiny)
     return before, out
 
 
-def propagate(
-    x: torch.Tensor, spec: ChainSpec, generator: torch.Generator, every: int = 1
-) -> Iterator[tuple[int, torch.Tensor]]:
-    """Yield ``(layer, h)`` for the input (layer 0) and every ``every``-th layer (and the last).
+def activate(z: torch.Tensor, spec: NetworkSpec, layer: int) -> torch.Tensor:
+    """Everything layer ``layer`` does after the matrix product: gain, normalisation and activation, in order."""
+    return layer_stages(z, spec, layer)[1]
 
-    Each layer's weights are drawn, used and dropped: memory does not grow with depth.
+
+def forward(x: torch.Tensor, weights: Sequence[torch.Tensor], spec: NetworkSpec) -> torch.Tensor:
+    """The hidden layers with explicit weights (one per layer, ``(seeds, d_in, d_out)`` or ``(d_in, d_out)``).
+
+    Gradients and trained MLPs go through here; random chains draw the same layers on the fly.
     """
+    h = x
+    for layer, weight in enumerate(weights):
+        h = activate(h @ weight, spec, layer)
+    return h
+
+
+def rescale_to_unit_rms(h: torch.Tensor) -> torch.Tensor:
+    """Divide each network's batch by its overall RMS: a positive scalar per seed changes no direction.
+
+    Long vanilla chains (``norm="none"``) would otherwise overflow or underflow; every scale-invariant
+    metric is unaffected. Only random chains do this (a trained network is never rescaled).
+    """
+    rms = h.square().mean((-2, -1), keepdim=True).sqrt()
+    return h / rms.clamp_min(torch.finfo(h.dtype).tiny)
+
+
+def _check_chain(x: torch.Tensor, spec: NetworkSpec) -> None:
     check_batch(x, "x")
     if x.ndim != 3:
         raise ValueError(f"x must have shape (seeds, n, d_in), got shape {tuple(x.shape)}")
-    check_positive_int(every, "every")
-    yield 0, x
+    if spec.init not in RANDOM_INITS:
+        raise ValueError(f"a random chain needs a random init ({', '.join(RANDOM_INITS)}), got {spec.init!r}")
+
+
+def propagate_stages(
+    x: torch.Tensor, spec: NetworkSpec, generator: torch.Generator, rescale_vanilla: bool = True
+) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+    """Yield ``(layer, normalisation input, output)`` for layers ``1..depth`` of a random chain.
+
+    Each layer's weights are drawn, used and dropped: memory does not grow with depth. See
+    :func:`layer_stages` for the two tensors and :func:`rescale_to_unit_rms` for ``rescale_vanilla``.
+    """
+    _check_chain(x, spec)
     h = x
     for layer in range(spec.depth):
-        h = activate(sample_preactivation(h, spec.width, spec.init, generator), spec, layer)
-        if (layer + 1) % every == 0 or layer + 1 == spec.depth:
-            yield layer + 1, h
+        before, h = layer_stages(sample_preactivation(h, spec.width, spec.init, generator), spec, layer)
+        if spec.norm == "none" and rescale_vanilla:
+            h = rescale_to_unit_rms(h)
+        yield layer + 1, before, h
+
+
+def propagate(
+    x: torch.Tensor, spec: NetworkSpec, generator: torch.Generator, every: int = 1, rescale_vanilla: bool = True
+) -> Iterator[tuple[int, torch.Tensor]]:
+    """Yield ``(layer, h)`` for the input (layer 0) and every ``every``-th layer (and the last)."""
+    _check_chain(x, spec)
+    check_positive_int(every, "every")
+    yield 0, x
+    for layer, _, h in propagate_stages(x, spec, generator, rescale_vanilla):
+        if layer % every == 0 or layer == spec.depth:
+            yield layer, h
 
 
 Metric = Callable[[torch.Tensor], torch.Tensor]
@@ -236,14 +291,14 @@ Metric = Callable[[torch.Tensor], torch.Tensor]
 
 def measure_chain(
     x: torch.Tensor,
-    spec: ChainSpec,
+    spec: NetworkSpec,
     metrics: Mapping[str, Metric],
     generator: torch.Generator,
     every: int = 1,
     progress: bool = False,
     **labels: object,
 ) -> pd.DataFrame:
-    """Run the chain and return a tidy table with one row per (seed, recorded layer).
+    """Run a random chain and return a tidy table with one row per (seed, recorded layer).
 
     Columns: ``seed``, ``layer``, one column per metric (each metric maps ``(seeds, n, d)`` to
     ``(seeds,)``), and one constant column per keyword in ``labels`` (for example ``width=32``)
@@ -269,6 +324,33 @@ def measure_chain(
             **{name: np.concatenate(column) for name, column in values.items()},
         }
     )
+    for key, value in labels.items():
+        table[key] = value
+    return table
+
+
+StageMetric = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def measure_stages(
+    x: torch.Tensor,
+    spec: NetworkSpec,
+    metrics: Mapping[str, StageMetric],
+    generator: torch.Generator,
+    **labels: object,
+) -> pd.DataFrame:
+    """Like :func:`measure_chain`, for metrics of both stages of every layer ``1..depth``.
+
+    Each metric maps ``(normalisation input, layer output)`` (see :func:`layer_stages`) to ``(seeds,)``: what a
+    normalisation layer does to a representation is measured on the two tensors around it.
+    """
+    if not metrics:
+        raise ValueError("metrics must name at least one metric")
+    rows = []
+    for layer, before, after in propagate_stages(x, spec, generator):
+        values = {name: metric(before, after).detach().cpu().numpy() for name, metric in metrics.items()}
+        rows.append(pd.DataFrame({"seed": np.arange(x.shape[0]), "layer": layer, **values}))
+    table = pd.concat(rows, ignore_index=True)
     for key, value in labels.items():
         table[key] = value
     return table

@@ -159,11 +159,17 @@ _PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+def check_preset(preset: object) -> str:
+    """Return ``preset`` if it names a preset; raise a one-line ``ValueError`` otherwise."""
+    if preset not in PRESET_NAMES:
+        raise ValueError(f"preset must be one of {', '.join(map(repr, PRESET_NAMES))}; got {preset!r}")
+    return preset  # type: ignore[return-value]
+
+
 def load_preset(notebook: str, preset: str, **overrides: Any) -> MappingProxyType:
     """The sizes of ``notebook`` under ``preset``, with ``overrides`` applied (unknown keys rejected)."""
     name = find_claim(notebook).notebook
-    if preset not in PRESET_NAMES:
-        raise ValueError(f"preset must be one of {', '.join(map(repr, PRESET_NAMES))}; got {preset!r}")
+    check_preset(preset)
     values = dict(_PRESETS[name][preset])
     unknown = sorted(set(overrides) - set(values))
     if unknown:

@@ -60,7 +60,7 @@ def build_report(claims: Sequence[Claim], preset: str, statuses: dict[str, tuple
             {
                 "notebook": claim.notebook,
                 "title": claim.title,
-                "claim": claim.claim,
+                "claim": claim.statement,
                 "papers": list(claim.papers),
                 "figures": claim.figures,
                 "verdict": status,
@@ -129,7 +129,7 @@ def gallery_markdown(claims: Sequence[Claim] = CLAIMS) -> str:
         "Each figure is also written as a PDF next to its PNG.",
     ]
     for claim in claims:
-        lines += ["", f"## {claim.notebook}: {claim.title}", "", claim.claim, ""]
+        lines += ["", f"## {claim.notebook}: {claim.title}", "", claim.statement, ""]
         lines += [f"Notebook: [`notebooks/{claim.notebook}.ipynb`](../notebooks/{claim.notebook}.ipynb)", ""]
         lines += [f"Paper: {paper}" + "  " for paper in claim.papers]
         for stem, paper_figure in claim.figures.items():

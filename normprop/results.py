@@ -21,7 +21,7 @@ import numpy as np
 
 from normprop.catalog import find_claim
 from normprop.paths import build_dir
-from normprop.presets import PRESET_NAMES
+from normprop.presets import check_preset
 
 REPRODUCED, NOT_REPRODUCED = "reproduced", "not reproduced"
 
@@ -47,28 +47,30 @@ def record_path(notebook: str, preset: str) -> Path:
 
 
 class ClaimRun:
-    """Started in a notebook's setup cell; :meth:`record` in its claim-check cell writes the record."""
+    """Started when a notebook starts (:func:`normprop.notebook.start`); :meth:`record` writes the record."""
 
-    def __init__(self, notebook: str, preset: str) -> None:
-        if preset not in PRESET_NAMES:
-            raise ValueError(f"preset must be one of {', '.join(map(repr, PRESET_NAMES))}; got {preset!r}")
+    def __init__(self, notebook: str, preset: str, started: float | None = None) -> None:
         self.claim = find_claim(notebook)
-        self.preset = preset
-        self._start = time.perf_counter()
+        self.preset = check_preset(preset)
+        self._start = time.perf_counter() if started is None else started
 
-    def record(self, checks: Mapping[str, bool], numbers: Mapping[str, Any]) -> str:
-        """Write the record and return the verdict: reproduced iff every check holds."""
+    def record(
+        self, checks: Mapping[str, bool], numbers: Mapping[str, Any], supporting: Mapping[str, bool] | None = None
+    ) -> str:
+        """Write the record and return the verdict: reproduced iff every check holds (``supporting``
+        checks are recorded but do not count)."""
         if not checks:
             raise ValueError("checks must hold at least one named check")
         verdict = REPRODUCED if all(bool(ok) for ok in checks.values()) else NOT_REPRODUCED
         path = record_path(self.claim.notebook, self.preset)
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = {
-            "claim": self.claim.claim,
+            "claim": self.claim.statement,
             "notebook": self.claim.notebook,
             "preset": self.preset,
             "verdict": verdict,
             "checks": _plain(dict(checks)),
+            "supporting": _plain(dict(supporting or {})),
             "numbers": _plain(dict(numbers)),
             "seconds": round(time.perf_counter() - self._start, 2),
         }

@@ -14,6 +14,16 @@ import torch
 
 DEFAULT_THREADS = 1
 
+#: Environment for every Jupyter kernel the project starts (papermill, nbval), set in this one place:
+#: prefer the venv's ``python3`` kernel over one in ``~/.local/share/jupyter``; name cells ``<IPY-INPUT>`` in
+#: tracebacks instead of a machine path under /tmp (committed outputs must not hold machine paths); and keep
+#: debugpy's frozen-modules warning out of outputs that nbval compares.
+KERNEL_ENVIRONMENT = {
+    "JUPYTER_PREFER_ENV_PATH": "1",
+    "IPYKERNEL_CELL_NAME": "<IPY-INPUT>",
+    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+}
+
 
 def resolve_device(device: str | None = None) -> torch.device:
     """``"auto"``/``None`` picks CUDA when present, else CPU; anything else is passed to torch."""

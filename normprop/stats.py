@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.stats import t as student_t
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def mean_ci(values: np.ndarray | list[float], confidence: float = 0.95) -> Estim
         infinity = float(values[np.isinf(values)][0])
         return Estimate(infinity, infinity, infinity, int(values.size))
     mean = float(values.mean())
-    half = float(stats.t.ppf(0.5 + confidence / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
+    half = float(student_t.ppf(0.5 + confidence / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
     return Estimate(mean, mean - half, mean + half, int(values.size))
 
 
@@ -59,3 +59,20 @@ def values_at_layer(table: pd.DataFrame, column: str, layer: int | None = None) 
     if rows.empty:
         raise ValueError(f"layer {layer} was not recorded; recorded layers: {sorted(table['layer'].unique())[:10]}...")
     return rows.sort_values("seed")[column].to_numpy()
+
+
+def per_seed_slope(table: pd.DataFrame, x: str, y: str, confidence: float = 0.95) -> Estimate:
+    """Mean and CI over seeds of the least-squares slope of ``y`` against ``x``, fitted to each seed alone.
+
+    Fitting each seed separately makes the interval reflect how much the slope varies between networks
+    (a pooled fit would treat the rows of one seed as independent). A seed with a non-finite ``y`` (an
+    overflow) gets the slope ``inf``, which makes the estimate ``inf`` (see :func:`mean_ci`).
+    """
+    for column in ("seed", x, y):
+        if column not in table:
+            raise ValueError(f"table must have a {column!r} column; it has {sorted(table.columns)}")
+    slopes = []
+    for _, group in table.groupby("seed"):
+        values = group[y].to_numpy(dtype=float)
+        slopes.append(fit_line(group[x], values)[0] if np.isfinite(values).all() else np.inf)
+    return mean_ci(slopes, confidence)

@@ -22,11 +22,13 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 import torch
 from numpy.polynomial import hermite_e
 from scipy.special import roots_legendre
 
-from normprop._validation import check_nonnegative_int
+from normprop import metrics
+from normprop._validation import check_batch, check_nonnegative_int, check_positive_int
 from normprop.activations import Activation, resolve_activation
 
 #: Where the named activations are not smooth.
@@ -74,7 +76,7 @@ def _scaled(activation: Activation, gain: float) -> Callable[[torch.Tensor], tor
     return function if gain == 1.0 else (lambda x: function(gain * x))
 
 
-def _evaluate(activation: Activation, gain: float, nodes: np.ndarray) -> np.ndarray:
+def _values_on_nodes(activation: Activation, gain: float, nodes: np.ndarray) -> np.ndarray:
     values = _scaled(activation, gain)(torch.from_numpy(nodes)).numpy()
     if not np.isfinite(values).all():
         raise ValueError("activation is not finite on the quadrature nodes (it grows too fast for E[sigma(X)^2])")
@@ -113,7 +115,7 @@ def hermite_coefficients(
     """
     check_nonnegative_int(degree, "degree")
     nodes, weights = gaussian_nodes(activation, _breakpoints(activation, gain, breakpoints))
-    values = _evaluate(activation, gain, nodes)
+    values = _values_on_nodes(activation, gain, nodes)
     return normalized_hermite(nodes, degree) @ (weights * values)
 
 
@@ -122,7 +124,7 @@ def gaussian_moments(
 ) -> tuple[float, float, float]:
     """``(E[sigma], E[X sigma], E[sigma^2])`` under ``X ~ N(0, 1)``: ``c_0``, ``c_1`` and ``sum_k c_k^2``."""
     nodes, weights = gaussian_nodes(activation, _breakpoints(activation, gain, breakpoints))
-    values = _evaluate(activation, gain, nodes)
+    values = _values_on_nodes(activation, gain, nodes)
     return float(weights @ values), float(weights @ (nodes * values)), float(weights @ values**2)
 
 
@@ -174,3 +176,88 @@ def predicted_potential(gamma0: float | np.ndarray, beta: float, layers: np.ndar
     if not 1.0 <= beta <= 2.0 + 1e-12:
         raise ValueError(f"beta must lie in [1, 2], got {beta!r}")
     return np.asarray(gamma0, dtype=float) * float(beta) ** (-np.asarray(layers, dtype=float))
+
+
+def correlation_matrix(h: torch.Tensor) -> torch.Tensor:
+    """The sample correlation (cosine) matrix ``C_ij = <h_i, h_j> / (|h_i| |h_j|)`` in float64, ``(..., n, n)``."""
+    g = metrics.gram(h)
+    norms = torch.diagonal(g, dim1=-2, dim2=-1).sqrt()
+    return (g / (norms[..., :, None] * norms[..., None, :])).clamp(-1, 1)
+
+
+def mean_field_trajectory(
+    x: torch.Tensor, activation: Activation, depth: int, gain: float = 1.0, degree: int = 120
+) -> pd.DataFrame:
+    """The mean-field (infinite-width) chain with centring and normalisation, from the input batch ``x``.
+
+    In the mean-field limit the correlation matrix evolves entry-wise by the map of Joudaki et al. (2023, eq. 7),
+    ``C_{l+1} = f(C_l)`` (:func:`correlation_map`), starting from the correlations of ``x`` (``(seeds, n, d)``).
+    Returns a table with one row per seed and layer ``0..depth``: the ``gap`` (isometry gap of C, computed as the
+    gap of the rows of its Cholesky factor ``L``, ``C = L L^T``; ``inf`` once C is singular to working precision)
+    and the ``potential`` ``max_{i != j} |C_ij| / (1 - |C_ij|)``.
+    """
+    check_batch(x, "x")
+    check_positive_int(depth, "depth")
+    correlation = correlation_matrix(x).numpy()
+    seeds, n = correlation.shape[0], correlation.shape[-1]
+    off_diagonal = ~np.eye(n, dtype=bool)
+    rows = []
+    for layer in range(depth + 1):
+        c = torch.from_numpy(correlation)
+        factor, info = torch.linalg.cholesky_ex(c)
+        usable = info == 0
+        gap = torch.full((seeds,), math.inf, dtype=torch.float64)
+        if bool(usable.any()):
+            gap[usable] = metrics.isometry_gap(factor[usable])
+        largest = np.abs(correlation[:, off_diagonal]).max(-1)
+        potential = np.where(largest < 1, largest / np.maximum(1 - largest, 1e-300), np.inf)
+        table = {"seed": np.arange(seeds), "layer": layer, "gap": gap.numpy(), "potential": potential}
+        rows.append(pd.DataFrame(table))
+        if layer < depth:
+            correlation = np.clip(correlation_map(activation, correlation, degree=degree, gain=gain), -1, 1)
+    return pd.concat(rows, ignore_index=True)
+
+
+def mean_field_asymptotic_rate(activation: Activation, gain: float = 1.0) -> float:
+    """Per-layer decay rate of ``log gamma`` near isometry in the mean-field chain: ``-log beta0``.
+
+    For small correlations ``gamma = |rho| / (1 - |rho|) ~ |rho|`` and the map contracts it by
+    ``f'(0) = beta0`` per layer (``inf`` when ``beta0 = 0``, as for He2 and He3, whose correlations fall
+    faster than exponentially). Theorem 1's ``log beta_sigma = log(2 - beta0)`` is a guaranteed bound and smaller;
+    far from isometry the rate is set by the whole map, which :func:`mean_field_trajectory` follows.
+    """
+    slope = beta0(activation, gain)
+    return math.inf if slope <= 1e-12 else -math.log(slope)
+
+
+def theorem1_orthogonality_bound(n: int, d: int, layer: int | np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """Daneshmand et al. (2021), Theorem 1: ``E V(H_l) <= 2 (1 - 2 alpha / 3)^l + 3 n / (alpha sqrt(d))``.
+
+    ``alpha in (0, 1]`` depends on the input; ``alpha = 1`` is the most favourable case. At the sizes of the
+    notebooks the floor term exceeds the largest possible gap, so the bound explains the shape, not the numbers.
+    """
+    check_positive_int(n, "n")
+    check_positive_int(d, "d")
+    if not 0 < alpha <= 1:
+        raise ValueError(f"alpha must lie in (0, 1], got {alpha!r}")
+    layer = np.asarray(layer, dtype=float)
+    return 2 * (1 - 2 * alpha / 3) ** layer + 3 * n / (alpha * math.sqrt(d))
+
+
+def theorem3_isometry_bound(x: torch.Tensor) -> torch.Tensor:
+    """Meterez et al. (2024), Theorem 3: a lower bound on ``E_W I(BN(W X))`` for Haar ``W``.
+
+    ``I(X) / (1 - sum_k (lambda_k - 1)^2 / (2 d^2 (d + 2)))`` with ``lambda_k`` the eigenvalues of the ``n x n``
+    Gram of ``x`` (``n = d`` samples by features, each feature of unit norm over the batch, so that the
+    eigenvalues average 1). ``x`` of shape ``(..., d, d)``; returns shape ``(...)``.
+    """
+    check_batch(x, "x")
+    n, d = x.shape[-2:]
+    if n != d:
+        raise ValueError(f"x must be square (n = d), got n = {n} and d = {d}")
+    feature_norms = x.double().square().sum(-2)
+    if not torch.allclose(feature_norms, torch.ones_like(feature_norms), atol=1e-8):
+        raise ValueError("x must have features of unit norm over the batch (normalize it with norm_scale='unit')")
+    eigenvalues = torch.linalg.eigvalsh(metrics.gram(x))
+    isometry = torch.exp(-metrics.isometry_gap(x))
+    return isometry / (1 - ((eigenvalues - 1) ** 2).sum(-1) / (2 * d**2 * (d + 2)))

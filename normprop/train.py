@@ -1,8 +1,10 @@
-"""Plain MLPs trained with SGD for a whole batch of seeds at once, and their initialisers.
+"""MLPs trained with SGD for a whole batch of seeds at once, and their initialisers.
 
-Every layer holds weights of shape ``(seeds, d_in, d_out)``: one forward pass computes all seeds'
-logits with batched matrix products, the loss is summed over seeds (their graphs are independent, so
-each seed receives its own gradient), and one ``torch.optim.SGD`` step updates all of them.
+An MLP is a :class:`normprop.nets.NetworkSpec` (its hidden layers, the same definition the random
+chains use) followed by a linear readout to the logits. Every layer holds weights of shape
+``(seeds, d_in, d_out)``: one forward pass computes all seeds' logits with batched matrix products, the
+loss is summed over seeds (their graphs are independent, so each seed receives its own gradient), and one
+``torch.optim.SGD`` step updates all of them.
 
 Initialisers (Daneshmand et al. 2021, sec. 5): Xavier (the paper's baseline), He, and **iterative
 orthogonalization** (eq. 6), a data-dependent initialisation that makes each layer's pre-activations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -21,63 +24,20 @@ import torch
 import torch.nn.functional as F
 
 from normprop._validation import check_batch, check_choice, check_positive_int
-from normprop.activations import Activation, resolve_activation
 from normprop.metrics import orthogonality_gap
-from normprop.nets import haar_orthogonal, normalize
+from normprop.nets import RANDOM_INITS, NetworkSpec, activate, forward, haar_orthogonal, sample_weights
 
-INITS = ("xavier", "he", "orthogonal")
 V_PRIMES = ("haar", "identity", "input")
-NORMS = ("none", "batch", "layer")
 
 
-@dataclass(frozen=True)
-class MLPSpec:
-    """``depth`` hidden layers of ``width`` units, then a linear readout to ``classes`` logits.
+def predict(x: torch.Tensor, weights: Sequence[torch.Tensor], spec: NetworkSpec) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(logits, last hidden representation)`` of the MLP: :func:`normprop.nets.forward` through the hidden
+    layers (``weights[:-1]``), then the linear readout ``weights[-1]``. Inputs ``(n, d)`` or ``(seeds, n, d)``.
 
-    A hidden layer is ``h = activation(norm(h_prev @ W))``; ``norm`` is ``"none"`` (the paper's plain MLP),
-    ``"batch"`` (mean-centred, no affine: statistics of the current mini-batch) or ``"layer"`` (centred).
     The logits are never passed through the activation (the official 2023 code did, which caps the loss).
     """
-
-    width: int
-    depth: int
-    activation: Activation = "relu"
-    norm: str = "none"
-    classes: int = 10
-
-    def __post_init__(self) -> None:
-        check_positive_int(self.width, "width")
-        check_positive_int(self.depth, "depth")
-        check_positive_int(self.classes, "classes")
-        check_choice(self.norm, "norm", NORMS)
-        resolve_activation(self.activation)
-
-    def dims(self, inputs: int) -> list[int]:
-        return [inputs] + [self.width] * self.depth + [self.classes]
-
-
-def hidden_layer(h: torch.Tensor, weight: torch.Tensor, spec: MLPSpec) -> torch.Tensor:
-    z = h @ weight
-    if spec.norm != "none":
-        z = normalize(z, spec.norm, centering=True)
-    return resolve_activation(spec.activation)(z)
-
-
-def forward(x: torch.Tensor, weights: Sequence[torch.Tensor], spec: MLPSpec) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(logits, last hidden representation)`` for inputs ``x`` of shape ``(n, d)`` or ``(seeds, n, d)``."""
-    h = x
-    for weight in weights[:-1]:
-        h = hidden_layer(h, weight, spec)
-    return h @ weights[-1], h
-
-
-def gaussian_init(seeds: int, dims: Sequence[int], std: str, generator: torch.Generator) -> list[torch.Tensor]:
-    """Xavier (``std = sqrt(2 / (fan_in + fan_out))``) or He (``std = sqrt(2 / fan_in)``) normal weights."""
-    weights = []
-    for fan_in, fan_out in zip(dims[:-1], dims[1:], strict=True):
-        scale = math.sqrt(2 / (fan_in + fan_out)) if std == "xavier" else math.sqrt(2 / fan_in)
-        weights.append(scale * torch.randn(seeds, fan_in, fan_out, generator=generator, device=generator.device))
-    return weights
+    hidden = forward(x, weights[:-1], spec)
+    return hidden @ weights[-1], hidden
 
 
 def orthogonalizing_weight(
@@ -117,30 +77,36 @@ def orthogonalizing_weight(
 def init_weights(
     seeds: int,
     inputs: int,
-    spec: MLPSpec,
-    scheme: str,
+    spec: NetworkSpec,
     generator: torch.Generator,
+    classes: int = 10,
     x_init: torch.Tensor | None = None,
     v_prime: str = "haar",
 ) -> list[torch.Tensor]:
-    """Weights for every layer, ``(seeds, d_in, d_out)`` each. ``"orthogonal"`` needs the batch ``x_init``
-    (n x inputs, shared by all seeds): each hidden layer is fitted to that batch as propagated through the
-    layers before it; the readout is Xavier in every scheme."""
-    check_choice(scheme, "scheme", INITS)
-    dims = spec.dims(inputs)
-    if scheme in ("xavier", "he"):
-        return gaussian_init(seeds, dims, scheme, generator)
-    if x_init is None:
-        raise ValueError("x_init must be given for the data-dependent 'orthogonal' initialisation")
-    check_batch(x_init, "x_init")
-    h = x_init.expand(seeds, *x_init.shape[-2:])
-    weights = []
-    for _ in range(spec.depth):
-        weight = orthogonalizing_weight(h, spec.width, generator, v_prime)
-        weights.append(weight)
-        with torch.no_grad():
-            h = hidden_layer(h, weight, spec)
-    return weights + gaussian_init(seeds, dims[-2:], "xavier", generator)
+    """Weights for every layer of the MLP, ``(seeds, d_in, d_out)`` each: ``spec.depth`` hidden layers drawn
+    by ``spec.init``, then a Xavier readout to ``classes`` logits.
+
+    ``"iterative_orthogonalization"`` needs the batch ``x_init`` (n x inputs, shared by all seeds): each hidden
+    layer is fitted to that batch as propagated through the layers before it (:func:`orthogonalizing_weight`).
+    """
+    check_positive_int(seeds, "seeds")
+    check_positive_int(inputs, "inputs")
+    check_positive_int(classes, "classes")
+    dims = [inputs] + [spec.width] * spec.depth
+    if spec.init in RANDOM_INITS:
+        hidden = [sample_weights(seeds, d_in, d_out, spec.init, generator) for d_in, d_out in pairwise(dims)]
+    else:
+        if x_init is None:
+            raise ValueError("x_init must be given for the data-dependent 'iterative_orthogonalization' init")
+        check_batch(x_init, "x_init")
+        h = x_init.expand(seeds, *x_init.shape[-2:])
+        hidden = []
+        for layer in range(spec.depth):
+            weight = orthogonalizing_weight(h, spec.width, generator, v_prime)
+            hidden.append(weight)
+            with torch.no_grad():
+                h = activate(h @ weight, spec, layer)
+    return hidden + [sample_weights(seeds, spec.width, classes, "xavier", generator)]
 
 
 @dataclass
@@ -153,12 +119,12 @@ class TrainingResult:
     message: str | None = None
 
 
-def _evaluate(x, y, probe, weights, spec) -> tuple[np.ndarray, np.ndarray]:
+def _loss_and_gap(x, y, probe, weights, spec) -> tuple[np.ndarray, np.ndarray]:
     """Full-data loss and probe gap per seed; a seed whose state overflowed gets loss and gap ``inf``."""
     with torch.no_grad():
-        logits, _ = forward(x, weights, spec)
+        logits, _ = predict(x, weights, spec)
         losses = F.cross_entropy(logits.transpose(1, 2), y.expand(logits.shape[0], -1), reduction="none").mean(-1)
-        _, hidden = forward(probe, weights, spec)
+        _, hidden = predict(probe, weights, spec)
     losses = losses.double().numpy()
     finite = np.isfinite(losses) & torch.isfinite(hidden).all(-1).all(-1).numpy()
     finite &= (hidden.square().sum((-2, -1)) > 0).numpy()  # a dead network has no defined gap
@@ -169,11 +135,11 @@ def _evaluate(x, y, probe, weights, spec) -> tuple[np.ndarray, np.ndarray]:
     return losses, gaps
 
 
-def train(
+def sgd(
     x: torch.Tensor,
     y: torch.Tensor,
     weights: list[torch.Tensor],
-    spec: MLPSpec,
+    spec: NetworkSpec,
     epochs: int,
     generator: torch.Generator,
     lr: float = 0.01,
@@ -199,16 +165,36 @@ def train(
             order = torch.randperm(len(x), generator=generator, device=generator.device)
             for start in range(0, len(x), batch_size):
                 batch = order[start : start + batch_size]
-                logits, _ = forward(x[batch], weights, spec)
+                logits, _ = predict(x[batch], weights, spec)
                 targets = y[batch].expand(seeds, -1)
                 loss = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none").mean(-1).sum()
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-        losses, gaps = _evaluate(x, y, probe, weights, spec)
+        losses, gaps = _loss_and_gap(x, y, probe, weights, spec)
         rows += [{"seed": s, "epoch": epoch, "loss": losses[s], "gap": gaps[s]} for s in range(seeds)]
         if not np.isfinite(losses).all():
             bad = np.flatnonzero(~np.isfinite(losses)).tolist()
             message = f"training stopped at epoch {epoch}: the loss of seeds {bad} is not finite (try a smaller lr)"
             break
     return TrainingResult(pd.DataFrame(rows), [w.detach() for w in weights], message)
+
+
+def fit(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    spec: NetworkSpec,
+    seeds: int,
+    epochs: int,
+    generator: torch.Generator,
+    lr: float = 0.01,
+    batch_size: int = 32,
+    x_init: torch.Tensor | None = None,
+    v_prime: str = "haar",
+) -> TrainingResult:
+    """Initialise ``seeds`` MLPs by ``spec`` (:func:`init_weights`, classes from ``y``) and train them together
+    (:func:`sgd`). ``x_init`` defaults to ``x`` for the data-dependent init."""
+    classes = int(y.max()) + 1
+    x_init = x if x_init is None and spec.init == "iterative_orthogonalization" else x_init
+    weights = init_weights(seeds, x.shape[-1], spec, generator, classes, x_init=x_init, v_prime=v_prime)
+    return sgd(x, y, weights, spec, epochs, generator, lr=lr, batch_size=batch_size)

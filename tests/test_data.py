@@ -57,3 +57,14 @@ def test_spiked_batch_is_far_from_isometric_along_one_direction(generator):
     assert (singular_values[:, 0] > 2 * singular_values[:, 1]).all()  # the row rescaling tempers the spike
     with pytest.raises(ValueError, match="factor"):
         data.spiked_batch(1, 4, 8, generator, factor=0.5)
+
+
+def test_noisy_orthogonal_batch_is_near_isometric(generator):
+    from normprop import metrics
+
+    clean = data.noisy_orthogonal_batch(4, 8, 8, generator, noise=0.0, dtype=torch.float64)
+    noisy = data.noisy_orthogonal_batch(4, 8, 8, generator, noise=0.3, dtype=torch.float64)
+    assert metrics.isometry_gap(clean).max().item() < 1e-10
+    assert 0 < metrics.isometry_gap(noisy).min().item() < 0.5
+    with pytest.raises(ValueError, match="noise"):
+        data.noisy_orthogonal_batch(1, 4, 4, generator, noise=-1.0)

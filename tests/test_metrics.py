@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from normprop import metrics
+from normprop import data, metrics
 from tests.conftest import random_orthogonal
 
 HALF_LOG_2PIE = 0.5 * math.log(2 * math.pi * math.e)
@@ -114,6 +114,37 @@ def test_scale_invariance(array, scale):
     gap, scaled = metrics.isometry_gap(h), metrics.isometry_gap(scale * h)
     if torch.isfinite(gap) and gap < 20:  # far from singular, where the Cholesky pivots are accurate
         torch.testing.assert_close(scaled, gap, rtol=1e-6, atol=1e-8)
+
+
+SCALE_INVARIANT = {
+    "orthogonality_gap": metrics.orthogonality_gap,
+    "isometry_gap": metrics.isometry_gap,
+    "stable_rank": metrics.stable_rank,
+    "mean_abs_cosine": metrics.mean_abs_cosine,
+    "correlation_potential": metrics.correlation_potential,
+    "row_norm_gap": metrics.row_norm_gap,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCALE_INVARIANT))
+@pytest.mark.parametrize("scale", [1e200, 1e-200, 2.0**-1000, 1e300])
+def test_scale_invariant_metrics_survive_extreme_scales(generator, name, scale):
+    # Squaring entries near 1e200 overflows float64 and near 1e-200 underflows it: the metrics must not.
+    metric = SCALE_INVARIANT[name]
+    h = data.near_collinear_batch(3, 5, 8, generator, cosine=0.5, dtype=torch.float64)
+    at_one, at_scale = metric(h), metric(scale * h)
+    assert torch.isfinite(at_scale).all()
+    torch.testing.assert_close(at_scale, at_one, rtol=1e-12, atol=1e-14)
+
+
+def test_eigenvalue_path_agrees_with_cholesky_and_condition_number(generator):
+    h = data.near_collinear_batch(4, 6, 20, generator, cosine=0.9, dtype=torch.float64)
+    torch.testing.assert_close(metrics.isometry_gap_from_eigenvalues(h), metrics.isometry_gap(h), rtol=1e-10, atol=0)
+    eig = torch.linalg.eigvalsh(h @ h.mT)
+    torch.testing.assert_close(metrics.condition_number(h), eig[:, -1] / eig[:, 0])
+    rank_one = data.degenerate_batch(1, 4, 8, generator, distinct=1, dtype=torch.float64)
+    assert metrics.condition_number(rank_one).item() > 1e12
+    assert metrics.isometry_gap_from_eigenvalues(rank_one).item() > 5
 
 
 @given(finite_batches, st.integers(0, 10_000))

@@ -61,11 +61,13 @@ def test_gaussian_weights_have_variance_one_over_fan_in(generator):
 
 def test_vanilla_chain_is_rescaled_not_distorted(generator):
     x = data.gaussian_batch(3, 4, 16, generator, torch.float64)
-    spec = nets.ChainSpec(16, 1, norm="none", init="gaussian")
+    spec = nets.NetworkSpec(16, 1, norm="none", init="gaussian")
+    ((_, before, rescaled),) = nets.propagate_stages(x, spec, generator)
+    torch.testing.assert_close(rescaled.square().mean((-2, -1)), torch.ones(3, dtype=torch.float64))
+    torch.testing.assert_close(metrics.orthogonality_gap(rescaled), metrics.orthogonality_gap(before))
+    # With explicit weights (gradients, training) a vanilla layer is never rescaled.
     weight = nets.sample_weights(3, 16, 16, "gaussian", generator, torch.float64)
-    out = nets.apply_layer(x, weight, spec, 0)
-    torch.testing.assert_close(out.square().mean((-2, -1)), torch.ones(3, dtype=torch.float64))
-    torch.testing.assert_close(metrics.orthogonality_gap(out), metrics.orthogonality_gap(x @ weight))
+    torch.testing.assert_close(nets.forward(x, [weight], spec), x @ weight)
 
 
 def test_layer_formula_and_gain_schedule(generator):
@@ -73,23 +75,23 @@ def test_layer_formula_and_gain_schedule(generator):
     weight = nets.sample_weights(2, 8, 8, "gaussian", generator, torch.float64)
     gain = nets.power_law_gain(0.4)
     assert gain(0) == 1.0 and gain(3) == pytest.approx(4**-0.4)
-    spec = nets.ChainSpec(8, 5, activation="tanh", gain=gain)
+    spec = nets.NetworkSpec(8, 5, activation="tanh", gain=gain)
     expected = torch.tanh(gain(3) * nets.normalize(x @ weight, "batch"))
-    torch.testing.assert_close(nets.apply_layer(x, weight, spec, 3), expected)
-    spec_after = nets.ChainSpec(8, 5, activation="tanh", order="act_norm", norm="layer")
+    torch.testing.assert_close(nets.activate(x @ weight, spec, 3), expected)
+    spec_after = nets.NetworkSpec(8, 5, activation="tanh", order="act_norm", norm="layer")
     expected_after = nets.normalize(torch.tanh(x @ weight), "layer")
-    torch.testing.assert_close(nets.apply_layer(x, weight, spec_after, 0), expected_after)
+    torch.testing.assert_close(nets.forward(x, [weight], spec_after), expected_after)
 
 
 def test_propagate_streams_requested_layers(generator):
     x = data.gaussian_batch(2, 4, 8, generator)
-    layers = [layer for layer, _ in nets.propagate(x, nets.ChainSpec(8, 10), generator, every=4)]
+    layers = [layer for layer, _ in nets.propagate(x, nets.NetworkSpec(8, 10), generator, every=4)]
     assert layers == [0, 4, 8, 10]
 
 
 def test_measure_chain_table(generator):
     x = data.gaussian_batch(3, 4, 8, generator)
-    table = nets.measure_chain(x, nets.ChainSpec(8, 5), {"gap": metrics.orthogonality_gap}, generator, width=8)
+    table = nets.measure_chain(x, nets.NetworkSpec(8, 5), {"gap": metrics.orthogonality_gap}, generator, width=8)
     assert list(table.columns) == ["seed", "layer", "gap", "width"]
     assert len(table) == 3 * 6
     assert table.loc[table.layer == 0, "gap"].tolist() == pytest.approx(metrics.orthogonality_gap(x).tolist())
@@ -99,7 +101,7 @@ def test_seeds_are_reproducible_and_independent():
     def run(seed: int):
         generator = nets.make_generator(seed)
         x = data.near_collinear_batch(4, 4, 16, generator)
-        return nets.measure_chain(x, nets.ChainSpec(16, 8), {"gap": metrics.orthogonality_gap}, generator)
+        return nets.measure_chain(x, nets.NetworkSpec(16, 8), {"gap": metrics.orthogonality_gap}, generator)
 
     first, again, other = run(7), run(7), run(8)
     assert first.equals(again)
@@ -118,20 +120,23 @@ def test_seeds_are_reproducible_and_independent():
         ({"width": 8, "depth": 2, "activation": "swish-ish"}, "activation"),
         ({"width": 8, "depth": 2, "norm": "group"}, "norm"),
         ({"width": 8, "depth": 2, "init": "xavier?"}, "init"),
+        ({"width": 8, "depth": 2, "init": "lecun"}, "init"),
         ({"width": 8, "depth": 2, "order": "sideways"}, "order"),
         ({"width": 8, "depth": 2, "gain": float("nan")}, "gain"),
     ],
 )
 def test_bad_chain_parameters_raise_one_line_value_error(kwargs, argument):
     with pytest.raises(ValueError, match=argument) as error:
-        nets.ChainSpec(**kwargs)
+        nets.NetworkSpec(**kwargs)
     assert "\n" not in str(error.value)
 
 
 def test_bad_chain_inputs(generator):
-    spec = nets.ChainSpec(8, 2)
+    spec = nets.NetworkSpec(8, 2)
     with pytest.raises(ValueError, match="x must have shape"):
-        list(nets.propagate(torch.ones(4, 8), spec, generator))
+        next(nets.propagate(torch.ones(4, 8), spec, generator))
+    with pytest.raises(ValueError, match="random init"):
+        next(nets.propagate(torch.ones(1, 4, 8), spec.with_changes(init="iterative_orthogonalization"), generator))
     with pytest.raises(ValueError, match="seed"):
         nets.make_generator(-1)
     with pytest.raises(ValueError, match="metrics"):
@@ -156,17 +161,48 @@ def test_row_space_sampler_keeps_rank_deficient_batches_deficient(generator):
     assert (metrics.numerical_rank(z) == 2).all()
 
 
-@pytest.mark.parametrize("init", ["gaussian", "orthogonal"])
+@pytest.mark.parametrize("init", ["gaussian", "orthogonal", "he"])
 def test_row_space_chain_agrees_in_distribution_with_explicit_weights(init):
     # The same chain run two ways: streamed (row-space sampling) and with explicit d x d weights.
     seeds, n, d, depth = 400, 4, 24, 6
-    spec = nets.ChainSpec(d, depth, init=init)
+    spec = nets.NetworkSpec(d, depth, init=init)
     generator = nets.make_generator(5)
     x = data.near_collinear_batch(seeds, n, d, generator, dtype=torch.float64)
     *_, (_, streamed) = nets.propagate(x, spec, generator)
     h = x
     for layer in range(depth):
-        h = nets.apply_layer(h, nets.sample_weights(seeds, d, d, init, generator, torch.float64), spec, layer)
+        h = nets.activate(h @ nets.sample_weights(seeds, d, d, init, generator, torch.float64), spec, layer)
     a, b = metrics.orthogonality_gap(streamed), metrics.orthogonality_gap(h)
     standard_error = math.sqrt(a.var() / seeds + b.var() / seeds)
     assert abs(a.mean() - b.mean()) < 4 * standard_error
+
+
+@pytest.mark.parametrize(
+    "init, std", [("gaussian", 1 / math.sqrt(40)), ("xavier", math.sqrt(2 / 70)), ("he", math.sqrt(2 / 40))]
+)
+def test_gaussian_family_inits_have_the_stated_scale(generator, init, std):
+    w = nets.sample_weights(100, 40, 30, init, generator, torch.float64)
+    assert w.std().item() == pytest.approx(std, rel=0.02)
+    assert nets.weight_std(init, 40, 30) == pytest.approx(std)
+
+
+def test_propagate_stages_returns_the_normalisation_input(generator):
+    x = data.gaussian_batch(2, 4, 8, generator, torch.float64)
+    spec = nets.NetworkSpec(8, 3, norm="layer", centering=True, order="act_norm", activation="relu")
+    for _, before, after in nets.propagate_stages(x, spec, generator):
+        torch.testing.assert_close(before.mean(-1), torch.zeros(2, 4, dtype=torch.float64), atol=1e-12, rtol=0)
+        torch.testing.assert_close(after, nets.normalize(before, "layer"))
+
+
+def test_measure_stages_tables_both_sides_of_the_normalisation(generator):
+    x = data.spiked_batch(2, 4, 16, generator, dtype=torch.float64)
+    spec = nets.NetworkSpec(16, 3, norm="layer", centering=True, order="act_norm", activation="relu")
+    table = nets.measure_stages(
+        x,
+        spec,
+        {"before": lambda b, a: metrics.isometry_gap(b), "after": lambda b, a: metrics.isometry_gap(a)},
+        generator,
+        run="x",
+    )
+    assert list(table.columns) == ["seed", "layer", "before", "after", "run"] and len(table) == 6
+    assert (table.after <= table.before + 1e-12).all()  # normalising rows never decreases isometry

@@ -45,3 +45,21 @@ def test_values_at_layer():
         stats.values_at_layer(table, "nope")
     with pytest.raises(ValueError, match="layer 3"):
         stats.values_at_layer(table, "gap", 3)
+
+
+def test_per_seed_slope_fits_each_seed_and_carries_overflow():
+    layers = np.arange(5.0)
+    table = pd.DataFrame(
+        {
+            "seed": np.repeat([0, 1, 2], 5),
+            "layer": np.tile(layers, 3),
+            "value": np.concatenate([2 * layers + 1, 3 * layers, 4 * layers - 2]),
+        }
+    )
+    estimate = stats.per_seed_slope(table, "layer", "value")
+    assert estimate.mean == pytest.approx(3.0) and estimate.count == 3
+    assert estimate.low < 3.0 < estimate.high
+    table.loc[7, "value"] = math.inf
+    assert stats.per_seed_slope(table, "layer", "value").mean == math.inf
+    with pytest.raises(ValueError, match="column"):
+        stats.per_seed_slope(table, "depth", "value")

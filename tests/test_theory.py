@@ -8,7 +8,7 @@ import pytest
 import torch
 from scipy import integrate, special
 
-from normprop import theory
+from normprop import data, metrics, nets, theory
 
 mpmath.mp.dps = 30
 
@@ -169,3 +169,57 @@ def test_bad_arguments():
         theory.beta0(lambda x: torch.ones_like(x))
     with pytest.raises(ValueError, match="rho"):
         theory.dual_kernel("relu", 1.5)
+
+
+# ---------------------------------------------------------------- mean field and theorem bounds
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_mean_field_trajectory_matches_a_wide_simulated_chain(activation):
+    # The same input batch through many random wide chains (LN after a centred activation, the validation MLP):
+    # the mean-field gap must lie within the seeds' spread of the simulated mean, layer by layer.
+    seeds, n, width, depth = 200, 4, 2000, 3
+    generator = nets.make_generator(11)
+    x = data.spiked_batch(1, n, width, generator, factor=5.0, dtype=torch.float64).expand(seeds, n, width)
+    mean_field = theory.mean_field_trajectory(x[:1], activation, depth)
+    spec = nets.NetworkSpec(width, depth, norm="layer", centering=True, order="act_norm", activation=activation)
+    simulated = nets.measure_chain(x, spec, {"gap": metrics.isometry_gap}, generator)
+    assert mean_field.gap.iloc[0] == pytest.approx(metrics.isometry_gap(x[:1]).item(), rel=1e-9)
+    for layer in range(1, depth + 1):
+        gaps = simulated[simulated.layer == layer].gap
+        predicted = mean_field[mean_field.layer == layer].gap.item()
+        standard_error = gaps.std() / np.sqrt(seeds)
+        assert abs(gaps.mean() - predicted) < 4 * standard_error + 0.02 * predicted, (layer, gaps.mean(), predicted)
+    assert (np.diff(mean_field.gap) < 0).all()  # the mean-field chain contracts towards isometry
+
+
+def test_mean_field_asymptotic_rate_is_minus_log_beta0():
+    assert theory.mean_field_asymptotic_rate("identity") == pytest.approx(0.0, abs=1e-9)
+    assert theory.mean_field_asymptotic_rate("relu") == pytest.approx(-np.log(0.7335), abs=1e-4)
+    assert theory.mean_field_asymptotic_rate("he2") == np.inf
+    # Theorem 1's log(beta_sigma) is the smaller, guaranteed rate.
+    assert theory.mean_field_asymptotic_rate("tanh") > np.log(theory.beta_sigma("tanh"))
+
+
+def test_theorem1_bound_shape():
+    bound = theory.theorem1_orthogonality_bound(4, 64, np.array([0, 1, 1000]))
+    np.testing.assert_allclose(bound, [2 + 1.5, 2 / 3 + 1.5, 1.5])
+    with pytest.raises(ValueError, match="alpha"):
+        theory.theorem1_orthogonality_bound(4, 64, 1, alpha=0)
+
+
+def test_theorem3_bound_is_tight_at_isometry_and_holds_by_monte_carlo():
+    generator = nets.make_generator(3)
+    d = 5
+    isometric = nets.normalize(data.orthogonal_batch(1, d, d, generator, torch.float64), "batch", norm_scale="unit")
+    assert theory.theorem3_isometry_bound(isometric).item() == pytest.approx(1.0)
+    x = nets.normalize(torch.randn(1, d, d, generator=generator, dtype=torch.float64), "batch", norm_scale="unit")
+    bound = theory.theorem3_isometry_bound(x).item()
+    assert bound > torch.exp(-metrics.isometry_gap(x)).item()
+    weights = nets.haar_orthogonal(20000, d, d, generator, torch.float64)
+    after = torch.exp(-metrics.isometry_gap(nets.normalize(x @ weights, "batch", norm_scale="unit")))
+    assert after.mean().item() - 4 * after.std().item() / np.sqrt(20000) > bound
+    with pytest.raises(ValueError, match="unit norm"):
+        theory.theorem3_isometry_bound(2 * x)
+    with pytest.raises(ValueError, match="square"):
+        theory.theorem3_isometry_bound(x[:, :3])

@@ -1,7 +1,5 @@
 """Training: the orthogonalizing initialiser's defining property and factor order, batched SGD, digits."""
 
-import math
-
 import numpy as np
 import pytest
 import torch
@@ -45,28 +43,36 @@ def test_swapped_svd_factors_lose_the_property(generator):
 
 def test_iterative_orthogonalization_lowers_every_layers_gap(generator):
     x = data.near_collinear_batch(1, 48, 16, generator, cosine=0.7)[0]
-    spec = train.MLPSpec(16, 6)
-    weights = train.init_weights(2, 16, spec, "orthogonal", generator, x_init=x, v_prime="input")
-    xavier = train.init_weights(2, 16, spec, "xavier", generator)
-    _, hidden = train.forward(x, weights, spec)
-    _, hidden_xavier = train.forward(x, xavier, spec)
+    spec = nets.NetworkSpec(16, 6, norm="none", activation="relu", init="iterative_orthogonalization")
+    weights = train.init_weights(2, 16, spec, generator, x_init=x, v_prime="input")
+    xavier = train.init_weights(2, 16, spec.with_changes(init="xavier"), generator)
+    _, hidden = train.predict(x, weights, spec)
+    _, hidden_xavier = train.predict(x, xavier, spec)
     assert (metrics.orthogonality_gap(hidden) < metrics.orthogonality_gap(hidden_xavier)).all()
     assert [tuple(w.shape) for w in weights] == [(2, 16, 16)] * 6 + [(2, 16, 10)]
 
 
-def test_gaussian_inits_have_the_stated_scale(generator):
-    xavier = train.gaussian_init(200, [50, 30], "xavier", generator)[0]
-    he = train.gaussian_init(200, [50, 30], "he", generator)[0]
-    assert xavier.std().item() == pytest.approx(math.sqrt(2 / 80), rel=0.02)
-    assert he.std().item() == pytest.approx(math.sqrt(2 / 50), rel=0.02)
+def test_an_mlp_and_a_chain_from_the_same_spec_and_weights_give_the_same_forward_pass(generator):
+    # One layer definition: the trained MLP's hidden layers are the random chain's layers.
+    spec = nets.NetworkSpec(12, 4, norm="layer", centering=True, order="act_norm", activation="tanh", init="he")
+    x = data.gaussian_batch(3, 8, 12, generator, torch.float64)
+    weights = train.init_weights(3, 12, spec, generator, classes=5)
+    weights = [w.double() for w in weights]
+    logits, hidden = train.predict(x, weights, spec)
+    h = x
+    for layer, weight in enumerate(weights[:-1]):
+        h = nets.layer_stages(h @ weight, spec, layer)[1]
+    torch.testing.assert_close(hidden, h)
+    torch.testing.assert_close(logits, h @ weights[-1])
+    torch.testing.assert_close(hidden, nets.forward(x, weights[:-1], spec))
 
 
 def test_batched_training_equals_training_each_seed_alone():
     x, y = torch.randn(40, 6, generator=torch.Generator().manual_seed(0)), torch.arange(40) % 3
-    spec = train.MLPSpec(5, 2, classes=3)
-    weights = train.init_weights(2, 6, spec, "he", nets.make_generator(1))
-    batched = train.train(x, y, weights, spec, 2, nets.make_generator(2), lr=0.1, batch_size=8)
-    alone = train.train(x, y, [w[1:] for w in weights], spec, 2, nets.make_generator(2), lr=0.1, batch_size=8)
+    spec = nets.NetworkSpec(5, 2, norm="none", activation="relu", init="he")
+    weights = train.init_weights(2, 6, spec, nets.make_generator(1), classes=3)
+    batched = train.sgd(x, y, weights, spec, 2, nets.make_generator(2), lr=0.1, batch_size=8)
+    alone = train.sgd(x, y, [w[1:] for w in weights], spec, 2, nets.make_generator(2), lr=0.1, batch_size=8)
     for w_batched, w_alone in zip(batched.weights, alone.weights, strict=True):
         torch.testing.assert_close(w_batched[1:], w_alone)
     history = batched.history
@@ -76,9 +82,9 @@ def test_batched_training_equals_training_each_seed_alone():
 def test_training_stops_cleanly_on_a_non_finite_loss():
     # exp of exp of large weights overflows float32 within the first epoch.
     x, y = torch.randn(40, 6, generator=torch.Generator().manual_seed(0)), torch.arange(40) % 3
-    spec = train.MLPSpec(8, 3, activation="exp", classes=3)
-    weights = [10 * w for w in train.init_weights(2, 6, spec, "he", nets.make_generator(1))]
-    result = train.train(x, y, weights, spec, 5, nets.make_generator(2), lr=0.1, batch_size=8)
+    spec = nets.NetworkSpec(8, 3, norm="none", activation="exp", init="he")
+    weights = [10 * w for w in train.init_weights(2, 6, spec, nets.make_generator(1), classes=3)]
+    result = train.sgd(x, y, weights, spec, 5, nets.make_generator(2), lr=0.1, batch_size=8)
     assert result.message is not None and "not finite" in result.message
     last = result.history[result.history.epoch == result.history.epoch.max()]
     assert np.isinf(last.loss).any() and not result.history.isna().any().any()
@@ -94,12 +100,18 @@ def test_digits_is_bundled_standardised_and_split():
 
 
 def test_bad_training_arguments(generator):
-    spec = train.MLPSpec(4, 2)
+    spec = nets.NetworkSpec(4, 2, norm="none", activation="relu", init="iterative_orthogonalization")
     with pytest.raises(ValueError, match="x_init"):
-        train.init_weights(1, 4, spec, "orthogonal", generator)
-    with pytest.raises(ValueError, match="scheme"):
-        train.init_weights(1, 4, spec, "lecun", generator)
+        train.init_weights(1, 4, spec, generator)
+    with pytest.raises(ValueError, match="classes"):
+        train.init_weights(1, 4, spec.with_changes(init="xavier"), generator, classes=0)
     with pytest.raises(ValueError, match="v_prime"):
         train.orthogonalizing_weight(torch.randn(1, 4, 4), 4, generator, "random")
-    with pytest.raises(ValueError, match="width"):
-        train.MLPSpec(0, 2)
+
+
+def test_fit_initialises_and_trains_every_seed(generator):
+    x, y = torch.randn(40, 6, generator=torch.Generator().manual_seed(0)), torch.arange(40) % 3
+    spec = nets.NetworkSpec(6, 3, norm="none", activation="relu", init="iterative_orthogonalization")
+    result = train.fit(x, y, spec, seeds=2, epochs=2, generator=generator, lr=0.05, batch_size=8, v_prime="input")
+    assert result.message is None and sorted(result.history.seed.unique()) == [0, 1]
+    assert result.weights[-1].shape == (2, 6, 3)
