@@ -24,11 +24,11 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-## Lint, unit tests, papermill quick runs of every notebook, nbval on the committed notebooks.
+## Lint; nbval on the committed notebooks (each executes once, leaving its record and figures for tests/);
+## unit, property and CLI tests.
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest tests
-	$(BIN)/python -m pytest $(NBVAL) notebooks
+	$(BIN)/python -m pytest $(NBVAL) notebooks tests
 
 ## Execute every notebook with the paper preset (two at a time, one torch thread each): figures/,
 ## figures/README.md (gallery) and build/paper/report.md.
