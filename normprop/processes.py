@@ -38,13 +38,15 @@ def _tree(pid: int) -> list[psutil.Process]:
 
 
 def _connection_file(process: psutil.Process) -> Path | None:
-    """The kernel connection file named on a kernel's command line (``-f .../kernel-*.json``), if any."""
+    """The connection file named on an ipykernel's command line (``-f <file>.json``), if this is one."""
     try:
         arguments = process.cmdline()
     except psutil.Error:
         return None
+    if not any("ipykernel" in argument for argument in arguments):
+        return None
     for flag, value in zip(arguments, arguments[1:], strict=False):
-        if flag == "-f" and Path(value).name.startswith("kernel-") and value.endswith(".json"):
+        if flag == "-f" and value.endswith(".json"):
             return Path(value)
     return None
 

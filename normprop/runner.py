@@ -207,7 +207,8 @@ def execute_all(
     def done(claim: Claim, outcome: Outcome) -> None:
         outcomes[claim.notebook] = outcome
         bar.set_postfix_str(f"{claim.notebook}: {outcome.state}")
-        bar.update()
+        if outcome.state != INTERRUPTED:  # the bar counts notebooks that ran their course
+            bar.update()
 
     for folder in {build_dir(preset), figures_dir(preset)}:
         remove_stale_temporaries(folder)  # left by a run killed outright (SIGKILL); this run holds the lock

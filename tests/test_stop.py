@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from tiny_notebooks import QUICK_RECORD, SLEEP_FOREVER, pids, running, sleep_cells, write_notebook
@@ -65,6 +66,9 @@ def test_ctrl_c_stops_the_run_within_seconds_and_says_what_ran(workspace):
     before = committed_files()
     cli_process = start_cli("reproduce", "--preset", "quick", "--only", "01", "02", "03", "--jobs", "1")
     wait_for(lambda: pids(notebooks, "02_entropy"))  # 01 has finished, 02 is running, 03 waits
+    kernel_arguments = open(f"/proc/{pids(notebooks, '02_entropy')[0]}/cmdline").read().split("\0")
+    connection_file = Path(kernel_arguments[kernel_arguments.index("-f") + 1])
+    assert connection_file.exists()
     os.killpg(cli_process.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground process group
     sent = time.monotonic()
     out, err = cli_process.communicate(timeout=15)
@@ -76,6 +80,7 @@ def test_ctrl_c_stops_the_run_within_seconds_and_says_what_ran(workspace):
     assert "finished" in lines["01_orthogonality"] and "reproduced" in lines["01_orthogonality"]
     assert "interrupted" in lines["02_entropy"] and "not started" in lines["03_isometry"]
     assert_all_gone(pids(notebooks, "01_orthogonality") + pids(notebooks, "02_entropy"))
+    assert not connection_file.exists()  # as a clean kernel shutdown would have left it
     data = json.loads((build / "quick" / "report.json").read_text())
     assert data["complete"] is False and data["all_reproduced"] is False and data["stopped_by"] == "SIGINT"
     assert data["counts"] == {"finished": 1, "interrupted": 1, "timed out": 0, "not started": 1}
