@@ -4,111 +4,121 @@
 with its share of the cores so that they do not oversubscribe them), writes the executed copies and a
 report under ``build/<preset>/``, the figures (paper preset: ``figures/``) and the gallery, and exits
 non-zero when a notebook fails or a claim is not reproduced. ``run`` does the same without the report.
+
+Each notebook has a wall-clock limit (``--timeout``, default per preset in
+:data:`normprop.runner.TIMEOUT_SECONDS`); Ctrl-C or SIGTERM stops every running notebook within seconds;
+one run per preset at a time (``build/<preset>/.lock``). Exit status: 0 every claim reproduced; 1 a claim
+not reproduced, a notebook failed or timed out; 2 bad arguments; 75 another run of the preset is going;
+130 stopped by SIGINT (Ctrl-C), 143 by SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
-import subprocess
+import shlex
 import sys
-import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Mapping, Sequence
 
-from tqdm import tqdm
-
-from normprop import report
+from normprop import provenance, report
 from normprop.catalog import CLAIMS, Claim, find_claim
-from normprop.paths import build_dir, notebooks_dir, relative_to_root
+from normprop.lock import LockHeld, preset_lock
+from normprop.paths import notebooks_dir, relative_to_root, repo_root
 from normprop.presets import PRESET_NAMES
-from normprop.results import REPRODUCED, read_record, record_path
-from normprop.runtime import KERNEL_ENVIRONMENT
+from normprop.results import REPRODUCED
+from normprop.runner import (
+    FINISHED,
+    NOT_STARTED,
+    TIMEOUT_SECONDS,
+    Outcome,
+    StopSignal,
+    catch_stop_signals,
+    default_timeout,
+    execute_all,
+    plan_jobs,
+)
+
+EXIT_REPRODUCED, EXIT_NOT_REPRODUCED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
 
 
-def execute_notebook(claim: Claim, preset: str, threads: int) -> tuple[str, float]:
-    """Run one notebook with papermill in a subprocess; return (status, seconds).
-
-    The status is the notebook's recorded verdict, or ``failed: ...`` if it raised before recording one.
-    papermill's own output goes to ``build/<preset>/<notebook>.log``.
-    """
-    source = notebooks_dir() / f"{claim.notebook}.ipynb"
-    output = build_dir(preset) / f"{claim.notebook}.ipynb"
-    log = build_dir(preset) / f"{claim.notebook}.log"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    record_path(claim.notebook, preset).unlink(missing_ok=True)  # never report a stale verdict
-    env = {**os.environ, **KERNEL_ENVIRONMENT, "NORMPROP_THREADS": str(threads)}
-    command = [sys.executable, "-m", "papermill", str(source), str(output), "-p", "preset", preset]
-    command += ["--cwd", str(notebooks_dir()), "-k", "python3", "--no-progress-bar"]
-    start = time.perf_counter()
-    with log.open("w") as handle:
-        finished = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env=env, check=False)
-    seconds = time.perf_counter() - start
-    record = read_record(claim.notebook, preset)
-    if record is not None:
-        return record["verdict"], seconds
-    reason = "notebook raised an error" if finished.returncode else "no results record"
-    return f"failed: {reason} (see {relative_to_root(log)})", seconds
-
-
-def plan_jobs(requested: int, notebooks: int) -> tuple[int, int]:
-    """``(jobs, threads per job)``: at most one job per core and per notebook, and the cores shared out."""
-    cores = os.cpu_count() or 1
-    jobs = max(1, min(requested, cores, notebooks))
-    return jobs, max(1, cores // jobs)
-
-
-def execute_all(claims: Sequence[Claim], preset: str, jobs: int, progress: bool = True) -> dict[str, tuple[str, float]]:
-    """Run the notebooks, ``jobs`` at a time, with ``cores // jobs`` torch threads each."""
-    jobs, threads = plan_jobs(jobs, len(claims))
-    statuses: dict[str, tuple[str, float]] = {}
-    bar = tqdm(total=len(claims), desc=f"{preset} preset", unit="notebook", disable=not progress, file=sys.stderr)
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(execute_notebook, claim, preset, threads): claim for claim in claims}
-        for future in as_completed(futures):
-            claim = futures[future]
-            statuses[claim.notebook] = future.result()
-            bar.set_postfix_str(f"{claim.notebook}: {statuses[claim.notebook][0]}")
-            bar.update()
-    bar.close()
-    return statuses
-
-
-def print_table(claims: Sequence[Claim], statuses: dict[str, tuple[str, float]]) -> None:
+def print_table(claims: Sequence[Claim], outcomes: Mapping[str, Outcome]) -> None:
+    """One line per notebook: its runtime, whether it finished (or was stopped, or never started), its verdict."""
     width = max(len(claim.notebook) for claim in claims)
-    print(f"\n{'notebook':<{width}}  {'seconds':>8}  verdict")
+    print(f"\n{'notebook':<{width}}  {'seconds':>8}  {'state':<11}  verdict")
     for claim in claims:
-        status, seconds = statuses[claim.notebook]
-        print(f"{claim.notebook:<{width}}  {seconds:8.1f}  {status}")
+        outcome = outcomes[claim.notebook]
+        seconds = f"{'-':>8}" if outcome.state == NOT_STARTED else f"{outcome.seconds:8.1f}"
+        print(f"{claim.notebook:<{width}}  {seconds}  {outcome.state:<11}  {outcome.verdict}")
 
 
 def _claims(names: Sequence[str]) -> list[Claim]:
     return [find_claim(name) for name in names] if names else list(CLAIMS)
 
 
-def _all_reproduced(statuses: dict[str, tuple[str, float]]) -> bool:
-    return all(status == REPRODUCED for status, _ in statuses.values())
+def _exit_code(outcomes: Mapping[str, Outcome], stop: StopSignal) -> int:
+    if stop:
+        return stop.exit_code
+    reproduced = all(outcome.state == FINISHED and outcome.verdict == REPRODUCED for outcome in outcomes.values())
+    return EXIT_REPRODUCED if reproduced else EXIT_NOT_REPRODUCED
+
+
+def _say_stopped(stop: StopSignal) -> None:
+    if stop:
+        print(f"\nnormprop: stopped by {stop.name}: running notebooks were stopped, the rest not started.")
+
+
+def _run(args: argparse.Namespace, claims: Sequence[Claim], write_report: bool) -> int:
+    """Run ``claims`` under the preset's lock, with stop signals caught; the report too if asked."""
+    timeout = args.timeout if args.timeout is not None else default_timeout(args.preset)
+    with catch_stop_signals() as stop:
+        try:
+            with preset_lock(args.preset, args.command_line):
+                if write_report:
+                    return _reproduce(args, claims, timeout, stop)
+                outcomes = execute_all(claims, args.preset, args.jobs, timeout, stop, progress=not args.no_progress)
+                _say_stopped(stop)
+                print_table(claims, outcomes)
+                print(f"\nexecuted notebooks, logs and records: build/{args.preset}/")
+                return _exit_code(outcomes, stop)
+        except LockHeld as error:
+            print(f"normprop: {error}", file=sys.stderr)
+            return EXIT_LOCKED
+
+
+def _reproduce(args: argparse.Namespace, claims: Sequence[Claim], timeout: float, stop: StopSignal) -> int:
+    jobs, threads = plan_jobs(args.jobs, len(claims))
+    run = {
+        "command": args.command_line,
+        "pid": os.getpid(),
+        "started": report.now(),
+        "timeout_seconds": timeout,
+    }
+    # Gathered before any notebook rewrites a figure (which would make the checkout look modified).
+    environment = provenance.environment(repo_root(), jobs, threads)
+    seeds = {claim.notebook: provenance.notebook_seed(notebooks_dir() / f"{claim.notebook}.ipynb") for claim in claims}
+    # The last run's report must not stand while this one runs: if this run never ends, this one says so.
+    report.write_report(report.running_report(claims, args.preset, environment, run, seeds), args.preset)
+    outcomes = execute_all(claims, args.preset, jobs, timeout, stop, progress=not args.no_progress)
+    _say_stopped(stop)
+    print_table(claims, outcomes)
+    result = report.build_report(claims, args.preset, outcomes, environment, run=run, seeds=seeds, stopped_by=stop.name)
+    json_path, markdown_path = report.write_report(result, args.preset)
+    print(f"\nreport: {relative_to_root(markdown_path)} and {relative_to_root(json_path)}")
+    if result["complete"]:
+        gallery = report.write_gallery(args.preset)
+        print(f"figures and gallery: {relative_to_root(gallery.parent)}/")
+    else:
+        print("the run is INCOMPLETE (the report says so); the gallery was left as it was")
+    return _exit_code(outcomes, stop)
 
 
 def command_run(args: argparse.Namespace) -> int:
-    claims = _claims(args.notebooks)
-    statuses = execute_all(claims, args.preset, args.jobs, progress=not args.no_progress)
-    print_table(claims, statuses)
-    print(f"\nexecuted notebooks, logs and records: build/{args.preset}/")
-    return 0 if _all_reproduced(statuses) else 1
+    return _run(args, _claims(args.notebooks), write_report=False)
 
 
 def command_reproduce(args: argparse.Namespace) -> int:
-    claims = _claims(args.only)
-    statuses = execute_all(claims, args.preset, args.jobs, progress=not args.no_progress)
-    print_table(claims, statuses)
-    environment = report.environment(*plan_jobs(args.jobs, len(claims)))
-    result = report.build_report(claims, args.preset, statuses, environment)
-    json_path, markdown_path = report.write_report(result, args.preset)
-    gallery = report.write_gallery(args.preset)
-    print(f"\nreport: {relative_to_root(markdown_path)} and {relative_to_root(json_path)}")
-    print(f"figures and gallery: {relative_to_root(gallery.parent)}/")
-    return 0 if result["all_reproduced"] else 1
+    return _run(args, _claims(args.only), write_report=True)
 
 
 def command_list(args: argparse.Namespace) -> int:
@@ -130,22 +140,39 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
+def _add_run_options(command: argparse.ArgumentParser, default_preset: str) -> None:
+    defaults = ", ".join(f"{preset} {seconds:g}" for preset, seconds in TIMEOUT_SECONDS.items())
+    command.add_argument("--preset", choices=PRESET_NAMES, default=default_preset)
+    command.add_argument("--jobs", type=_positive, default=1, help="notebooks run at once (capped at the cores)")
+    command.add_argument(
+        "--timeout", type=_seconds, default=None, metavar="SECONDS",
+        help=f"wall-clock limit per notebook, kernel start included (default by preset: {defaults})",
+    )  # fmt: skip
+    command.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="normprop", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     reproduce = commands.add_parser("reproduce", help="run the notebooks and write the report and the gallery")
-    reproduce.add_argument("--preset", choices=PRESET_NAMES, default="paper")
     reproduce.add_argument("--only", nargs="+", default=[], metavar="NOTEBOOK", help="notebook names or numbers")
-    reproduce.add_argument("--jobs", type=_positive, default=1, help="notebooks run at once (capped at the cores)")
-    reproduce.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_run_options(reproduce, "paper")
     reproduce.set_defaults(handler=command_reproduce)
 
     run = commands.add_parser("run", help="execute notebooks with papermill and print their verdicts")
     run.add_argument("notebooks", nargs="*", help="notebook names or numbers (default: all)")
-    run.add_argument("--preset", choices=PRESET_NAMES, default="quick")
-    run.add_argument("--jobs", type=_positive, default=1, help="notebooks run at once (capped at the cores)")
-    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_run_options(run, "quick")
     run.set_defaults(handler=command_run)
 
     listing = commands.add_parser("list", help="the claims, their papers, notebooks and figures")
@@ -155,12 +182,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(arguments)
+    args.command_line = shlex.join(["normprop", *arguments])  # for the lock file and the report
     try:
         return args.handler(args)
     except ValueError as error:
         parser.error(str(error))
-        return 2
+        return EXIT_USAGE
+    except KeyboardInterrupt:  # Ctrl-C outside a run (a run catches it itself): a line, not a traceback
+        print("normprop: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -23,7 +23,10 @@ def repo_root() -> Path:
 
 
 def notebooks_dir() -> Path:
-    return repo_root() / "notebooks"
+    """The notebooks the CLI runs: ``notebooks/``, or ``$NORMPROP_NOTEBOOKS_DIR`` if set (tests point it at
+    tiny stand-in notebooks named like the real ones, to test the CLI end to end in seconds)."""
+    override = os.environ.get("NORMPROP_NOTEBOOKS_DIR")
+    return Path(override) if override else repo_root() / "notebooks"
 
 
 def build_dir(preset: str) -> Path:

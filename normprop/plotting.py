@@ -2,7 +2,7 @@
 
 Regenerating unchanged science must give byte-identical files, so the PNG and PDF writers are told
 to leave out everything that changes between runs or machines: the software version and the
-creation date.
+creation date. Each file is written atomically (:mod:`normprop.files`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import seaborn as sns
 
+from normprop.files import atomic_write
 from normprop.paths import figures_dir
 
 DPI = 150
@@ -32,6 +33,9 @@ def save_figure(fig: plt.Figure, name: str, preset: str) -> list[Path]:
     folder = figures_dir(preset)
     folder.mkdir(parents=True, exist_ok=True)
     png, pdf = folder / f"{name}.png", folder / f"{name}.pdf"
-    fig.savefig(png, dpi=DPI, bbox_inches="tight", metadata=_PNG_METADATA)
-    fig.savefig(pdf, bbox_inches="tight", metadata=_PDF_METADATA)
+    # Through a temporary file renamed into place: a run killed mid-save never leaves a truncated figure.
+    with atomic_write(png) as handle:
+        fig.savefig(handle, format="png", dpi=DPI, bbox_inches="tight", metadata=_PNG_METADATA)
+    with atomic_write(pdf) as handle:
+        fig.savefig(handle, format="pdf", bbox_inches="tight", metadata=_PDF_METADATA)
     return [png, pdf]

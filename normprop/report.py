@@ -1,81 +1,87 @@
 """The reproduction report (``build/<preset>/report.json`` and ``report.md``) and the figure gallery.
 
-The report records, per claim, the papers, the verdict, every check, the headline numbers and the runtime,
-plus the environment the run used. The gallery (``figures/README.md`` for the paper preset) is built from the
-catalog alone, so regenerating it never changes a committed byte.
+The report records, per claim, the papers, the verdict, every check, the headline numbers, the seed and the
+runtime, plus the provenance of the run (:mod:`normprop.provenance`). A run replaces the report with a
+*running* one before it starts any notebook and writes the final one when it ends, complete or not, so a
+report never speaks for a run that did not finish: ``"complete": false`` and INCOMPLETE in the markdown
+unless every notebook ran to its end. The gallery (``figures/README.md`` for the paper preset) is built
+from the catalog alone, so regenerating it never changes a committed byte. Both are written atomically.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import platform
-import sys
-from collections.abc import Sequence
-from importlib import metadata
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from normprop.catalog import CLAIMS, Claim
+from normprop.files import write_text_atomic
 from normprop.paths import build_dir, figures_dir
 from normprop.results import REPRODUCED, read_record
+from normprop.runner import FINISHED, INTERRUPTED, NOT_STARTED, TIMED_OUT, Outcome
 
-PACKAGES = ("torch", "numpy", "scipy", "pandas", "matplotlib", "seaborn", "scikit-learn", "papermill", "normprop")
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+STATES = (FINISHED, INTERRUPTED, TIMED_OUT, NOT_STARTED)
 
 
-def environment(jobs: int, threads: int) -> dict[str, Any]:
-    versions = {}
-    for package in PACKAGES:
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "not installed"
+def now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S %z")
+
+
+def _entry(claim: Claim, preset: str, outcome: Outcome, seed: Any) -> dict[str, Any]:
+    record = (read_record(claim.notebook, preset) or {}) if outcome.state == FINISHED else {}
     return {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "jobs": jobs,
-        "torch_threads_per_job": threads,
-        "packages": versions,
+        "notebook": claim.notebook,
+        "title": claim.title,
+        "claim": claim.statement,
+        "papers": list(claim.papers),
+        "figures": claim.figures,
+        "state": outcome.state,
+        "verdict": outcome.verdict,
+        "seed": seed,
+        "checks": record.get("checks", {}),
+        "numbers": record.get("numbers", {}),
+        "notebook_seconds": record.get("seconds"),
+        "wall_seconds": round(outcome.seconds, 1),
     }
 
 
-def build_report(claims: Sequence[Claim], preset: str, statuses: dict[str, tuple[str, float]], env: dict) -> dict:
-    entries = []
-    for claim in claims:
-        status, seconds = statuses[claim.notebook]
-        record = read_record(claim.notebook, preset) or {}
-        entries.append(
-            {
-                "notebook": claim.notebook,
-                "title": claim.title,
-                "claim": claim.statement,
-                "papers": list(claim.papers),
-                "figures": claim.figures,
-                "verdict": status,
-                "checks": record.get("checks", {}),
-                "numbers": record.get("numbers", {}),
-                "notebook_seconds": record.get("seconds"),
-                "wall_seconds": round(seconds, 1),
-            }
-        )
+def build_report(
+    claims: Sequence[Claim],
+    preset: str,
+    outcomes: Mapping[str, Outcome],
+    env: dict,
+    *,
+    run: Mapping[str, Any] | None = None,
+    seeds: Mapping[str, Any] | None = None,
+    stopped_by: str | None = None,
+) -> dict:
+    """The final report of a run. ``run`` holds how it was started (command, pid, timeout, start time)."""
+    entries = [_entry(claim, preset, outcomes[claim.notebook], (seeds or {}).get(claim.notebook)) for claim in claims]
+    complete = all(entry["state"] == FINISHED for entry in entries)
     return {
         "preset": preset,
-        "all_reproduced": all(entry["verdict"] == REPRODUCED for entry in entries),
+        "status": "complete" if complete else "incomplete",
+        "complete": complete,
+        "all_reproduced": complete and all(entry["verdict"] == REPRODUCED for entry in entries),
+        "stopped_by": stopped_by,
+        "counts": {state: sum(entry["state"] == state for entry in entries) for state in STATES},
+        "run": {**(run or {}), "finished": now()},
         "claims": entries,
         "environment": env,
     }
+
+
+def running_report(
+    claims: Sequence[Claim], preset: str, env: dict, run: Mapping[str, Any], seeds: Mapping[str, Any] | None = None
+) -> dict:
+    """The report written before any notebook runs: it replaces the last run's, and stays if this run is
+    killed outright (SIGKILL, power cut) before it can write its final report."""
+    outcomes = {claim.notebook: Outcome(NOT_STARTED, "-", 0.0) for claim in claims}
+    report = build_report(claims, preset, outcomes, env, run=run, seeds=seeds)
+    report.update(status="running", run={**run, "finished": None})
+    return report
 
 
 def _format_number(value: Any) -> str:
@@ -86,12 +92,63 @@ def _format_number(value: Any) -> str:
     return str(value)
 
 
+def _result_line(report: dict) -> str:
+    run = report.get("run", {})
+    if report["status"] == "running":
+        return (
+            f"INCOMPLETE: this run is in progress (pid {run.get('pid')}, started {run.get('started')}); "
+            "if that process is gone, it was killed before it finished"
+        )
+    if not report["complete"]:
+        counts = ", ".join(f"{count} {state}" for state, count in report["counts"].items() if count)
+        why = f"stopped by {report['stopped_by']}" if report["stopped_by"] else "not every notebook ran to its end"
+        return f"INCOMPLETE ({why}): {counts}; no claim below counts as reproduced by this run unless it finished"
+    return "every claim reproduced" if report["all_reproduced"] else "SOME CLAIMS NOT REPRODUCED"
+
+
+def _environment_markdown(env: dict) -> list[str]:
+    git = env.get("git", {})
+    if git.get("commit"):
+        state = f"with {git['changed_files']} uncommitted change(s)" if git["dirty"] else "clean"
+        code = f"git commit `{git['commit']}`, {state}"
+    else:
+        code = f"code version unknown ({git.get('error', 'no git information')})"
+    lines = ["", "## Environment", "", f"- Code: {code}"]
+    lines += [f"- Python {env['python']} on {env['platform']}", f"- CPU: {env['cpu']} ({env['cores']} cores)"]
+    lines += [f"- {env['jobs']} parallel job(s), {env['torch_threads_per_job']} torch thread(s) each"]
+    torch_build = env.get("torch_build", {})
+    if torch_build:
+        settings = ", ".join(f"{key}={value}" for key, value in torch_build.get("build_settings", {}).items())
+        lines.append(f"- torch build: {settings}; parallel backend {torch_build.get('parallel_backend')}")
+        lines += [f"  - {line}" for line in torch_build.get("summary", [])]
+    for pool in env.get("thread_pools", []):
+        if "error" in pool:
+            lines.append(f"- thread pools: {pool['error']}")
+        else:
+            library = " ".join(str(pool[key]) for key in ("internal_api", "version") if pool.get(key))
+            lines.append(
+                f"- {pool.get('user_api')} library {pool.get('prefix')} ({library}): "
+                f"{pool.get('num_threads')} thread(s) by default"
+            )
+    lines += [f"- {name} {version}" for name, version in env["packages"].items()]
+    return lines
+
+
 def report_markdown(report: dict) -> str:
+    run = report.get("run", {})
     lines = [f"# normprop reproduction report ({report['preset']} preset)", ""]
-    overall = "every claim reproduced" if report["all_reproduced"] else "SOME CLAIMS NOT REPRODUCED"
-    lines += [f"**Result: {overall}.**", "", "| notebook | verdict | runtime (s) |", "|---|---|---|"]
+    lines += [f"**Result: {_result_line(report)}.**", ""]
+    if run:
+        lines += [
+            f"Command: `{run.get('command')}` (pid {run.get('pid')}); started {run.get('started')}, "
+            f"finished {run.get('finished') or '-'}; time limit {run.get('timeout_seconds')} s per notebook.",
+            "",
+        ]
+    lines += ["| notebook | state | verdict | seed | runtime (s) |", "|---|---|---|---|---|"]
     for entry in report["claims"]:
-        lines.append(f"| {entry['notebook']} | {entry['verdict']} | {entry['wall_seconds']} |")
+        seed = "" if entry["seed"] is None else entry["seed"]
+        cells = (entry["notebook"], entry["state"], entry["verdict"], seed, entry["wall_seconds"])
+        lines.append("| " + " | ".join(map(str, cells)) + " |")
     for entry in report["claims"]:
         lines += ["", f"## {entry['notebook']}: {entry['title']}", "", entry["claim"], ""]
         lines += [f"- Paper: {paper}" for paper in entry["papers"]]
@@ -103,20 +160,18 @@ def report_markdown(report: dict) -> str:
         if entry["numbers"]:
             lines += ["| headline number | value |", "|---|---|"]
             lines += [f"| `{name}` | {_format_number(value)} |" for name, value in entry["numbers"].items()]
-    env = report["environment"]
-    lines += ["", "## Environment", ""]
-    lines += [f"- Python {env['python']} on {env['platform']}", f"- CPU: {env['cpu']} ({env['cores']} cores)"]
-    lines += [f"- {env['jobs']} parallel job(s), {env['torch_threads_per_job']} torch thread(s) each"]
-    lines += [f"- {name} {version}" for name, version in env["packages"].items()]
+    lines += _environment_markdown(report["environment"])
     return "\n".join(lines) + "\n"
 
 
 def write_report(report: dict, preset: str) -> tuple[Path, Path]:
+    """Write ``report.json`` and ``report.md`` under ``build/<preset>/``, each atomically."""
     folder = build_dir(preset)
     folder.mkdir(parents=True, exist_ok=True)
     json_path, markdown_path = folder / "report.json", folder / "report.md"
-    json_path.write_text(json.dumps(report, indent=2) + "\n")
-    markdown_path.write_text(report_markdown(report))
+    # The JSON first: it is what tools read, and the markdown is derived from it.
+    write_text_atomic(json_path, json.dumps(report, indent=2) + "\n")
+    write_text_atomic(markdown_path, report_markdown(report))
     return json_path, markdown_path
 
 
@@ -140,5 +195,6 @@ def gallery_markdown(claims: Sequence[Claim] = CLAIMS) -> str:
 def write_gallery(preset: str) -> Path:
     path = figures_dir(preset) / "README.md"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(gallery_markdown())
+    if not path.exists() or path.read_text() != gallery_markdown():  # unchanged: leave the committed file alone
+        write_text_atomic(path, gallery_markdown())
     return path

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from normprop.catalog import find_claim
+from normprop.files import write_text_atomic
 from normprop.paths import build_dir
 from normprop.presets import check_preset
 
@@ -74,7 +75,7 @@ class ClaimRun:
             "numbers": _plain(dict(numbers)),
             "seconds": round(time.perf_counter() - self._start, 2),
         }
-        path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+        write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")  # never a half record
         return verdict
 
 

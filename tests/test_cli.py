@@ -1,10 +1,17 @@
-"""The normprop command: argument errors, listing, exit status, the report and the gallery."""
+"""The normprop command: argument errors, listing, exit status, the report and the gallery.
+
+Most tests replace the papermill job with an in-process stand-in; the end-to-end test runs a tiny notebook
+(tests/tiny_notebooks.py) through the real CLI. Stopping, timeouts and locks: tests/test_stop.py.
+"""
 
 import json
+import os
+import signal
 
 import pytest
+from tiny_notebooks import FIGURE, RECORD, write_notebook
 
-from normprop import cli, report, results
+from normprop import cli, report, results, runner
 from normprop.catalog import CLAIMS
 
 
@@ -14,16 +21,30 @@ def build(tmp_path, monkeypatch):
     return tmp_path
 
 
-def fake_execution(verdicts: dict[str, bool]):
-    """Stand-in for papermill: writes the record a notebook would write, with the given outcome."""
+class FakeJob:
+    """Stand-in for a papermill job: on its first poll, writes the record a notebook would write."""
 
-    def execute(claim, preset, threads):
-        if claim.notebook not in verdicts:
-            return "failed: notebook raised an error (see build/x.log)", 0.5
-        results.ClaimRun(claim.notebook, preset).record({"the check": verdicts[claim.notebook]}, {"slope": -0.5})
-        return results.read_record(claim.notebook, preset)["verdict"], 1.5
+    def __init__(self, claim, preset, verdicts, before=None):
+        self.claim, self.preset, self.verdicts, self.before = claim, preset, verdicts, before
 
-    return execute
+    def poll(self):
+        if self.before:
+            self.before(self.claim)
+        if self.claim.notebook not in self.verdicts:
+            return runner.Outcome(runner.FINISHED, "failed: notebook raised an error (see build/x.log)", 0.5)
+        ok = self.verdicts[self.claim.notebook]
+        verdict = results.ClaimRun(self.claim.notebook, self.preset).record({"the check": ok}, {"slope": -0.5})
+        return runner.Outcome(runner.FINISHED, verdict, 1.5)
+
+    def children(self):
+        return []
+
+    def abandon(self, state):
+        return runner.Outcome(state, "stopped after 0.1 s", 0.1)
+
+
+def fake_launch(verdicts, before=None):
+    return lambda claim, preset, threads, timeout: FakeJob(claim, preset, verdicts, before)
 
 
 def test_list_names_every_claim_and_figure(capsys):
@@ -42,6 +63,8 @@ def test_list_names_every_claim_and_figure(capsys):
         (["reproduce", "--jobs", "0"], "must be a positive integer"),
         (["run", "01", "--preset", "huge"], "invalid choice"),
         (["reproduce", "--preset", "fast"], "invalid choice"),
+        (["run", "01", "--timeout", "0"], "must be a positive number of seconds"),
+        (["reproduce", "--timeout", "soon"], "must be a positive number of seconds"),
     ],
 )
 def test_argument_errors_are_clear_usage_errors(capsys, argv, message):
@@ -53,26 +76,70 @@ def test_argument_errors_are_clear_usage_errors(capsys, argv, message):
 
 @pytest.mark.parametrize("verdicts, code", [({"01_orthogonality": True}, 0), ({"01_orthogonality": False}, 1), ({}, 1)])
 def test_run_exit_status_follows_the_verdicts(build, monkeypatch, capsys, verdicts, code):
-    monkeypatch.setattr(cli, "execute_notebook", fake_execution(verdicts))
+    monkeypatch.setattr(runner, "launch", fake_launch(verdicts))
     assert cli.main(["run", "01", "--no-progress"]) == code
     assert "01_orthogonality" in capsys.readouterr().out
+    assert not (build / "quick" / ".lock").exists()
 
 
 def test_reproduce_writes_report_and_gallery_and_fails_on_a_failed_claim(build, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "execute_notebook", fake_execution({"01_orthogonality": True, "02_entropy": False}))
+    monkeypatch.setattr(runner, "launch", fake_launch({"01_orthogonality": True, "02_entropy": False}))
     assert cli.main(["reproduce", "--preset", "quick", "--only", "01", "02", "--jobs", "2", "--no-progress"]) == 1
     data = json.loads((build / "quick" / "report.json").read_text())
     assert data["preset"] == "quick" and data["all_reproduced"] is False
+    assert data["complete"] is True and data["status"] == "complete" and data["stopped_by"] is None
     verdicts = {entry["notebook"]: entry["verdict"] for entry in data["claims"]}
     assert verdicts == {"01_orthogonality": "reproduced", "02_entropy": "not reproduced"}
     first = data["claims"][0]
     assert first["papers"] and first["numbers"] == {"slope": -0.5} and first["checks"] == {"the check": True}
+    assert first["state"] == "finished" and first["seed"] == 0  # the real notebook's parameters cell
+    assert data["run"]["command"].startswith("normprop reproduce") and data["run"]["timeout_seconds"] == 300
     env = data["environment"]
     assert env["packages"]["torch"].startswith("2.13") and env["jobs"] >= 1 and env["torch_threads_per_job"] >= 1
     markdown = (build / "quick" / "report.md").read_text()
     assert "SOME CLAIMS NOT REPRODUCED" in markdown and "| the check | NO |" in markdown
     gallery = (build / "quick" / "figures" / "README.md").read_text()
     assert "![2021 Fig. 1](01_fig1_cosine.png)" in gallery
+
+
+def test_a_stopped_reproduce_never_leaves_the_last_runs_success_standing(build, monkeypatch, capsys):
+    """The stale-success bug: an interrupted run left the previous run's "every claim reproduced"."""
+    monkeypatch.setattr(runner, "launch", fake_launch({"01_orthogonality": True, "02_entropy": True}))
+    assert cli.main(["reproduce", "--preset", "quick", "--only", "01", "02", "--no-progress"]) == 0
+    assert "every claim reproduced" in (build / "quick" / "report.md").read_text()
+    seen = {}
+
+    def ctrl_c_during_the_first_notebook(claim):
+        seen.setdefault("report while running", json.loads((build / "quick" / "report.json").read_text()))
+        os.kill(os.getpid(), signal.SIGINT)  # as a Ctrl-C: the CLI only notes it
+
+    monkeypatch.setattr(runner, "launch", fake_launch({"01_orthogonality": True}, ctrl_c_during_the_first_notebook))
+    argv = ["reproduce", "--preset", "quick", "--only", "01", "02", "03", "--jobs", "1", "--no-progress"]
+    assert cli.main(argv) == 130
+    running = seen["report while running"]
+    assert running["status"] == "running" and running["complete"] is False and running["run"]["pid"] == os.getpid()
+    data = json.loads((build / "quick" / "report.json").read_text())
+    assert data["complete"] is False and data["all_reproduced"] is False and data["stopped_by"] == "SIGINT"
+    assert [entry["state"] for entry in data["claims"]] == ["finished", "not started", "not started"]
+    markdown = (build / "quick" / "report.md").read_text()
+    assert "INCOMPLETE (stopped by SIGINT)" in markdown and "every claim reproduced" not in markdown
+    out = capsys.readouterr().out
+    assert "stopped by SIGINT" in out and "02_entropy" in out and "not started" in out
+
+
+def test_a_report_with_a_timed_out_notebook_is_incomplete_and_says_so(build):
+    results.ClaimRun("01", "quick").record({"the check": True}, {})
+    outcomes = {
+        "01_orthogonality": runner.Outcome(runner.FINISHED, "reproduced", 1.0),
+        "02_entropy": runner.Outcome(runner.TIMED_OUT, "stopped at the 3 s limit", 3.0),
+    }
+    data = report.build_report(CLAIMS[:2], "quick", outcomes, {"packages": {}, "python": "3", "platform": "p",
+                                                                "cpu": "c", "cores": 1, "jobs": 1,
+                                                                "torch_threads_per_job": 1})  # fmt: skip
+    assert data["complete"] is False and data["all_reproduced"] is False and data["counts"]["timed out"] == 1
+    markdown = report.report_markdown(data)
+    assert "INCOMPLETE (not every notebook ran to its end): 1 finished, 1 timed out" in markdown
+    assert "| 02_entropy | timed out | stopped at the 3 s limit |" in markdown
 
 
 def test_gallery_is_deterministic_and_lists_every_figure():
@@ -84,11 +151,18 @@ def test_gallery_is_deterministic_and_lists_every_figure():
 
 
 @pytest.mark.notebook
-def test_reproduce_end_to_end_with_the_quick_preset(build, capsys):
+def test_reproduce_end_to_end_on_a_tiny_notebook(build, tmp_path, monkeypatch, capsys):
+    """The real CLI, papermill and kernel, on a stand-in for notebook 01 that records and saves a figure."""
+    notebooks = tmp_path / "notebooks"
+    write_notebook(notebooks, "01_orthogonality", RECORD, FIGURE)
+    monkeypatch.setenv("NORMPROP_NOTEBOOKS_DIR", str(notebooks))
     assert cli.main(["reproduce", "--preset", "quick", "--only", "01", "--no-progress"]) == 0
     data = json.loads((build / "quick" / "report.json").read_text())
     entry = data["claims"][0]
-    assert entry["verdict"] == "reproduced" and entry["numbers"]["width_slope"] < 0
-    assert (build / "quick" / "01_orthogonality.ipynb").exists() and (
-        build / "quick" / "figures" / "01_fig1_cosine.png"
-    ).exists()
+    assert data["complete"] is True and data["all_reproduced"] is True
+    assert entry["verdict"] == "reproduced" and entry["numbers"] == {"slope": -0.5} and entry["seed"] == 7
+    assert (build / "quick" / "01_orthogonality.ipynb").exists()
+    figures = build / "quick" / "figures"
+    assert (figures / "01_orthogonality_figure.png").read_bytes().startswith(b"\x89PNG")
+    assert sorted(path.name for path in (build / "quick").rglob(".*")) == []  # no temporaries, no lock left
+    assert "every claim reproduced" in (build / "quick" / "report.md").read_text()

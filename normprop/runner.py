@@ -1,0 +1,236 @@
+"""Run notebooks through papermill, a few at a time, each within a time limit, and stop them cleanly.
+
+One loop in the main thread starts each notebook as a papermill subprocess in its own session
+(:mod:`normprop.processes`), polls them, stops any that run past ``timeout`` seconds (wall clock, kernel
+start included: papermill's own ``--execution-timeout`` only limits each cell), and, when SIGINT or SIGTERM
+arrives, stops every running notebook (papermill and kernel) within seconds and reports the rest as not
+started. No signal ever interrupts the loop itself: :func:`catch_stop_signals` only notes it.
+
+papermill writes the executed notebook to a temporary name, renamed into place once papermill is done;
+a notebook stopped early leaves no executed copy and no record.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, NamedTuple, Protocol
+
+from tqdm import tqdm
+
+from normprop.catalog import Claim
+from normprop.files import commit, remove_stale_temporaries, temporary_path
+from normprop.paths import build_dir, figures_dir, notebooks_dir, relative_to_root
+from normprop.processes import start_in_own_session, stop_trees
+from normprop.results import read_record, record_path
+from normprop.runtime import KERNEL_ENVIRONMENT
+
+# Per-notebook wall-clock limits, seconds (``--timeout`` overrides). The slowest notebook takes about 40 s
+# quick and 140 s paper on the 2-core reference machine, so these only catch a hung kernel or cell.
+TIMEOUT_SECONDS = {"quick": 300.0, "paper": 900.0}
+POLL_SECONDS = 0.1
+STOP_GRACE_SECONDS = 2.0  # from SIGTERM to SIGKILL for a notebook's processes
+
+FINISHED, INTERRUPTED, TIMED_OUT, NOT_STARTED = "finished", "interrupted", "timed out", "not started"
+
+
+class Outcome(NamedTuple):
+    """What became of one notebook: ``state`` is one of FINISHED, INTERRUPTED, TIMED_OUT, NOT_STARTED;
+    ``verdict`` the recorded verdict or ``failed: ...`` when finished, else what happened (``-``: nothing)."""
+
+    state: str
+    verdict: str
+    seconds: float
+
+
+def default_timeout(preset: str) -> float:
+    return TIMEOUT_SECONDS[preset]
+
+
+def plan_jobs(requested: int, notebooks: int) -> tuple[int, int]:
+    """``(jobs, threads per job)``: at most one job per core and per notebook, and the cores shared out."""
+    cores = os.cpu_count() or 1
+    jobs = max(1, min(requested, cores, notebooks))
+    return jobs, max(1, cores // jobs)
+
+
+class StopSignal:
+    """The first stop signal received (SIGINT or SIGTERM), or None."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def __bool__(self) -> bool:
+        return self.signum is not None
+
+    @property
+    def name(self) -> str | None:
+        return signal.Signals(self.signum).name if self.signum else None
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's convention: 128 + the signal number (130 for SIGINT, 143 for SIGTERM)."""
+        return 128 + (self.signum or 0)
+
+
+@contextmanager
+def catch_stop_signals() -> Iterator[StopSignal]:
+    """Within the block, SIGINT and SIGTERM only set the yielded flag (no KeyboardInterrupt anywhere)."""
+    received = StopSignal()
+    if threading.current_thread() is not threading.main_thread():  # Python allows handlers there only
+        yield received
+        return
+
+    def note(signum: int, frame: object) -> None:
+        received.signum = received.signum or signum
+
+    previous = {signum: signal.signal(signum, note) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+class Job(Protocol):
+    """A notebook being executed."""
+
+    claim: Claim
+
+    def poll(self) -> Outcome | None:
+        """The outcome if the notebook has ended (or has run out of time and been stopped), else None."""
+
+    def children(self) -> list[subprocess.Popen]:
+        """The subprocesses to stop if the run is interrupted."""
+
+    def abandon(self, state: str) -> Outcome:
+        """Clean up after :func:`normprop.processes.stop_trees` stopped the children."""
+
+
+@dataclass
+class NotebookJob:
+    """One notebook run by papermill in its own session, output to ``build/<preset>/<notebook>.ipynb``."""
+
+    claim: Claim
+    preset: str
+    threads: int
+    timeout: float
+    output: Path = field(init=False)
+    log: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        folder = build_dir(self.preset)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.output, self.log = folder / f"{self.claim.notebook}.ipynb", folder / f"{self.claim.notebook}.log"
+        self._temporary = temporary_path(self.output, ".ipynb")  # papermill wants the .ipynb extension
+        # Never report a stale verdict, nor leave an executed copy that is not this run's.
+        record_path(self.claim.notebook, self.preset).unlink(missing_ok=True)
+        self.output.unlink(missing_ok=True)
+        source = notebooks_dir() / f"{self.claim.notebook}.ipynb"
+        command = [sys.executable, "-m", "papermill", str(source), str(self._temporary), "-p", "preset", self.preset]
+        command += ["--cwd", str(notebooks_dir()), "-k", "python3", "--no-progress-bar"]
+        command += ["--execution-timeout", str(math.ceil(self.timeout))]
+        env = {**os.environ, **KERNEL_ENVIRONMENT, "NORMPROP_THREADS": str(self.threads)}
+        self._log: IO = self.log.open("w")  # streamed in place, so that one can follow it
+        self._start = time.monotonic()
+        self._process = start_in_own_session(command, self._log, env)
+
+    def seconds(self) -> float:
+        return time.monotonic() - self._start
+
+    def children(self) -> list[subprocess.Popen]:
+        return [self._process]
+
+    def poll(self) -> Outcome | None:
+        returncode = self._process.poll()
+        if returncode is None:
+            if self.seconds() <= self.timeout:
+                return None
+            stop_trees([self._process], STOP_GRACE_SECONDS)
+            return self.abandon(TIMED_OUT)
+        self._log.close()
+        seconds = self.seconds()
+        if self._temporary.exists():
+            commit(self._temporary, self.output)  # papermill has written it in full
+        record = read_record(self.claim.notebook, self.preset)
+        if record is not None:
+            return Outcome(FINISHED, record["verdict"], seconds)
+        if "CellTimeoutError" in self.log.read_text(errors="replace"):  # papermill's own per-cell limit
+            return Outcome(TIMED_OUT, f"a cell ran past the {self.timeout:g} s limit (see {self._log_name()})", seconds)
+        reason = "notebook raised an error" if returncode else "no results record"
+        return Outcome(FINISHED, f"failed: {reason} (see {self._log_name()})", seconds)
+
+    def abandon(self, state: str) -> Outcome:
+        seconds = self.seconds()
+        self._log.close()
+        self._temporary.unlink(missing_ok=True)
+        if state == TIMED_OUT:
+            return Outcome(state, f"stopped at the {self.timeout:g} s limit (see {self._log_name()})", seconds)
+        return Outcome(state, f"stopped after {seconds:.1f} s", seconds)
+
+    def _log_name(self) -> str:
+        return relative_to_root(self.log)
+
+
+def launch(claim: Claim, preset: str, threads: int, timeout: float) -> Job:
+    """Start one notebook (tests replace this with a stand-in)."""
+    return NotebookJob(claim, preset, threads, timeout)
+
+
+def execute_all(
+    claims: Sequence[Claim],
+    preset: str,
+    jobs: int,
+    timeout: float,
+    stop: StopSignal,
+    progress: bool = True,
+) -> dict[str, Outcome]:
+    """Run the notebooks, ``jobs`` at a time with ``cores // jobs`` torch threads each, until all are done or
+    ``stop`` is set; return an outcome for every claim, in order."""
+    jobs, threads = plan_jobs(jobs, len(claims))
+    pending, running, outcomes = list(claims), [], {}
+    bar = tqdm(total=len(claims), desc=f"{preset} preset", unit="notebook", disable=not progress, file=sys.stderr)
+
+    def done(claim: Claim, outcome: Outcome) -> None:
+        outcomes[claim.notebook] = outcome
+        bar.set_postfix_str(f"{claim.notebook}: {outcome.state}")
+        if outcome.state != INTERRUPTED:  # the bar counts notebooks that ran their course
+            bar.update()
+
+    for folder in {build_dir(preset), figures_dir(preset)}:
+        remove_stale_temporaries(folder)  # left by a run killed outright (SIGKILL); this run holds the lock
+    try:
+        while (pending or running) and not stop:
+            while pending and len(running) < jobs and not stop:
+                running.append(launch(pending.pop(0), preset, threads, timeout))
+            for job in list(running):
+                outcome = job.poll()
+                if outcome is not None:
+                    running.remove(job)
+                    done(job.claim, outcome)
+            if running:
+                time.sleep(POLL_SECONDS)
+        for job in list(running):  # stopped: a notebook that has just ended by itself counts as finished
+            outcome = job.poll()
+            if outcome is not None:
+                running.remove(job)
+                done(job.claim, outcome)
+    finally:  # a stop signal, or an error in this loop: never leave a notebook running
+        stop_trees([child for job in running for child in job.children()], STOP_GRACE_SECONDS)
+        for job in running:
+            done(job.claim, job.abandon(INTERRUPTED))
+        for claim in pending:
+            outcomes[claim.notebook] = Outcome(NOT_STARTED, "-", 0.0)
+        bar.close()
+        for folder in {build_dir(preset), figures_dir(preset)}:
+            remove_stale_temporaries(folder)  # what the stopped kernels were writing
+    return {claim.notebook: outcomes[claim.notebook] for claim in claims}
