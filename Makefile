@@ -12,7 +12,7 @@ export IPYKERNEL_CELL_NAME := <IPY-INPUT>
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 # Per-cell time limits (seconds) for nbval and papermill: a hung cell fails the run instead of blocking it.
-# The slowest quick-preset cell takes well under a minute and the slowest paper-preset one about two.
+# No whole notebook takes more than about 140 s (paper preset; see the README), so 600 s only stops a hang.
 CELL_TIMEOUT ?= 600
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg \
 	--nbval-cell-timeout=$(CELL_TIMEOUT)
