@@ -5,16 +5,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# Prefer the venv's python3 kernel over one a user may have installed in ~/.local/share/jupyter.
-export JUPYTER_PREFER_ENV_PATH := 1
-# Tracebacks name cells <IPY-INPUT> instead of a machine path under /tmp (nbval, committed outputs).
-export IPYKERNEL_CELL_NAME := <IPY-INPUT>
-export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# The environment of every Jupyter kernel (normprop.runtime.KERNEL_ENVIRONMENT, defined once): the venv's
+# kernel, cell names without machine paths. pytest sets it in conftest.py; the Jupyter commands here get it so.
+KERNEL_ENV = env $$($(BIN)/python -c "from normprop.runtime import KERNEL_ENVIRONMENT as e; print(*(f'{k}={v}' for k, v in e.items()))")
 
-NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
+# Per-cell time limits (seconds) for nbval and papermill: a hung cell fails the run instead of blocking it.
+# No whole notebook takes more than about 140 s (paper preset; see the README), so 600 s only stops a hang.
+CELL_TIMEOUT ?= 600
+NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg \
+	--nbval-cell-timeout=$(CELL_TIMEOUT)
+PAIR = $(BIN)/jupytext --quiet --to py:percent notebooks/[0-9]*.ipynb
 STRIP_KEYS := metadata.papermill cell.metadata.papermill cell.metadata.execution metadata.widgets metadata.language_info.version
 
-.PHONY: setup test figures lab notebooks benchmark clean
+# jupyter refuses to start as root (e.g. in a Docker container) unless told to.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+.PHONY: setup test figures lab notebooks pair book benchmark clean
 
 setup: $(STAMP)
 
@@ -37,14 +43,31 @@ figures: setup
 
 ## JupyterLab on the notebooks.
 lab: setup
-	$(BIN)/jupyter lab notebooks
+	$(KERNEL_ENV) $(BIN)/jupyter lab $(ALLOW_ROOT) notebooks
 
-## Re-execute the committed notebooks with the quick preset and strip volatile metadata.
+## Re-execute the committed notebooks with the quick preset, each into build/notebooks/ first: a notebook
+## replaces the committed one only once it ran through (then stripped of volatile metadata), so a failing
+## cell never overwrites it. Then regenerate the text twins (make pair).
 notebooks: setup
+	mkdir -p build/notebooks
 	for nb in notebooks/[0-9]*.ipynb; do \
-	  $(BIN)/papermill --cwd notebooks --no-progress-bar "$$nb" "$$nb" || exit 1; \
+	  out="build/notebooks/$$(basename "$$nb")"; \
+	  $(KERNEL_ENV) $(BIN)/papermill --cwd notebooks --no-progress-bar --execution-timeout $(CELL_TIMEOUT) "$$nb" "$$out" \
+	    || { echo "$$nb failed: its output is in $$out; the committed notebook is unchanged" >&2; exit 1; }; \
+	  $(BIN)/nbstripout --keep-output --keep-count --extra-keys "$(STRIP_KEYS)" "$$out" && mv "$$out" "$$nb" || exit 1; \
 	done
-	$(BIN)/nbstripout --keep-output --keep-count --extra-keys "$(STRIP_KEYS)" notebooks/[0-9]*.ipynb
+	$(PAIR)
+
+## The notebooks' text twins (notebooks/<name>.py, jupytext percent format) from the .ipynb files: readable
+## diffs; tests/test_pairing.py fails when they are out of sync.
+pair: setup
+	$(PAIR)
+
+## A static HTML book, build/book/index.html: the README, every notebook with its outputs (paper preset from
+## build/paper/ when make figures has run, else the committed ones), the figure gallery and the report.
+## Renders stored outputs, executes nothing, needs no network.
+book: setup
+	$(BIN)/python -m normprop.book --preset paper
 
 ## Time each notebook's core sweep: batched engine vs a per-seed loop of nn.Modules.
 benchmark: setup

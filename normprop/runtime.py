@@ -46,3 +46,4 @@ def configure(threads: int | None = None, device: str | None = "cpu") -> torch.d
         raise ValueError(f"threads must be a positive integer, got {threads!r}")
     torch.set_num_threads(threads)
     return resolve_device(device)
+
