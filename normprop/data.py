@@ -1,17 +1,23 @@
 """Input batches of shape ``(seeds, n, d)``, drawn from an explicit generator.
 
 Every batch has rows of unit root-mean-square (``||x_i||^2 = d``), so that a Gaussian layer
-``N(0, 1/d)`` keeps pre-activations at unit scale. No data set is downloaded: synthetic batches
-here, and scikit-learn's bundled 8x8 digits (:func:`digits`).
+``N(0, 1/d)`` keeps pre-activations at unit scale. The quick and paper presets download nothing: synthetic
+batches here, and scikit-learn's bundled 8x8 digits (:func:`digits`). The full preset reads CIFAR-10
+(:func:`cifar10`), which it fetches only when asked to.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import pickle
+from pathlib import Path
 
+import numpy as np
 import torch
 
 from normprop._validation import check_open_unit, check_positive_int
+from normprop.paths import repo_root
 
 
 def _check_sizes(seeds: int, n: int, d: int) -> None:
@@ -145,3 +151,86 @@ def noisy_orthogonal_batch(
         raise ValueError(f"noise must be a non-negative number, got {noise!r}")
     x = orthogonal_batch(seeds, n, d, generator, dtype)
     return x + noise * torch.randn(x.shape, generator=generator, dtype=dtype, device=generator.device)
+
+
+#: Where the CIFAR-10 archive is published (the ``cifar-10-python.tar.gz`` that torchvision also fetches).
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_FOLDER = "cifar-10-batches-py"
+_CIFAR10_TRAIN = [f"data_batch_{index}" for index in range(1, 6)]
+
+
+def _read_cifar10_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    with path.open("rb") as handle:
+        batch = pickle.load(handle, encoding="latin1")  # the archive's own format (Python 2 pickles)
+    images = np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+    return images, np.asarray(batch["labels"], dtype=np.int64)
+
+
+def download_cifar10(root: str | Path) -> Path:
+    """Fetch and unpack the CIFAR-10 python archive into ``root`` (about 170 MB); return the batches folder.
+
+    Needs the internet; the quick and paper presets never call it. Equivalent to
+    ``torchvision.datasets.CIFAR10(root, download=True)``, which writes the same layout.
+    """
+    import tarfile
+    import urllib.request
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    archive = root / "cifar-10-python.tar.gz"
+    if not archive.exists():
+        partial = archive.with_suffix(".part")
+        urllib.request.urlretrieve(CIFAR10_URL, partial)
+        partial.replace(archive)
+    with tarfile.open(archive) as tar:
+        tar.extractall(root, filter="data")
+    return root / CIFAR10_FOLDER
+
+
+def cifar10(
+    root: str | Path, download: bool = False, dtype: torch.dtype = torch.float32
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """CIFAR-10 from torchvision's ``cifar-10-batches-py`` layout under ``root``: ``x_train, y_train, x_test, y_test``.
+
+    Images are flattened to 3072 features (channel, row, column) and standardised per channel with the training
+    set's mean and standard deviation over all its pixels; labels are int64 (50000 training, 10000 test images).
+    A missing folder raises a ``ValueError`` that names it and says how to get the data
+    (``download=True`` here, or ``torchvision.datasets.CIFAR10(root, download=True)``).
+    """
+    folder = Path(root) / CIFAR10_FOLDER
+    if not folder.is_dir() and download:
+        folder = download_cifar10(root)
+    missing = [name for name in [*_CIFAR10_TRAIN, "test_batch"] if not (folder / name).is_file()]
+    if missing:
+        raise ValueError(
+            f"root must hold CIFAR-10 in {folder} (missing: {', '.join(missing)}); fetch it with "
+            f"normprop.data.cifar10({str(root)!r}, download=True) or torchvision.datasets.CIFAR10(root, download=True)"
+        )
+    train = [_read_cifar10_batch(folder / name) for name in _CIFAR10_TRAIN]
+    x_train = np.concatenate([images for images, _ in train]).astype(np.float64)
+    y_train = np.concatenate([labels for _, labels in train])
+    x_test, y_test = _read_cifar10_batch(folder / "test_batch")
+    mean = x_train.mean(axis=(0, 2, 3), keepdims=True)
+    std = x_train.std(axis=(0, 2, 3), keepdims=True)
+
+    def standardise(images: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(((images - mean) / std).reshape(len(images), -1)).to(dtype)
+
+    return (
+        standardise(x_train),
+        torch.from_numpy(y_train),
+        standardise(x_test.astype(np.float64)),
+        torch.from_numpy(y_test),
+    )
+
+
+def classification_data(name: str, root: str | Path | None = None) -> tuple[torch.Tensor, ...]:
+    """``x_train, y_train, x_test, y_test`` of a named data set: ``"digits"`` (bundled, the quick and paper
+    presets) or ``"cifar10"`` (the full preset; read from ``root``, default ``$NORMPROP_DATA`` or ``data/``)."""
+    if name == "digits":
+        return digits()
+    if name == "cifar10":
+        if root is None:
+            root = Path(os.environ["NORMPROP_DATA"]) if os.environ.get("NORMPROP_DATA") else repo_root() / "data"
+        return cifar10(root)
+    raise ValueError(f"name must be 'digits' or 'cifar10', got {name!r}")

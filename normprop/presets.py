@@ -1,4 +1,5 @@
-"""Experiment sizes per notebook: ``quick`` (CI, nbval, seconds) and ``paper`` (the figures).
+"""Experiment sizes per notebook: ``quick`` (CI, nbval, seconds), ``paper`` (the committed figures, a
+scale chosen for a 2-core CPU) and ``full`` (the papers' own sizes, for a cluster; never run in CI).
 
 Notebooks keep only ``preset`` (and a few plain values) in their papermill ``parameters`` cell and
 derive every size from here, so one override (``-p preset paper``) stays consistent.
@@ -11,7 +12,7 @@ from typing import Any
 
 from normprop.catalog import find_claim
 
-PRESET_NAMES = ("quick", "paper")
+PRESET_NAMES = ("quick", "paper", "full")
 
 _PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "01_orthogonality": {
@@ -123,6 +124,7 @@ _PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "05_sgd_acceleration": {
         "quick": {
             "seeds": 5,
+            "dataset": "digits",
             "width": 64,
             "depths": [5, 15, 25],
             "epochs": 5,
@@ -140,6 +142,7 @@ _PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         },
         "paper": {
             "seeds": 8,
+            "dataset": "digits",
             "width": 64,
             "depths": [5, 15, 25, 35, 45],
             "epochs": 20,
@@ -157,6 +160,50 @@ _PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
 }
+
+
+#: The papers' own sizes, as changes to the paper preset (every key the paper preset has, the full one has).
+_FULL_CHANGES: dict[str, dict[str, Any]] = {
+    # 2021: Fig. 2b over d = 16..512 with 500 layers; 2020: rank of d = n = 32 over thousands of layers.
+    "01_orthogonality": {
+        "seeds": 100,
+        "fig2a_depth": 500,
+        "fig2b_widths": [16, 32, 64, 128, 256, 512, 1024],
+        "rank_depth": 20000,
+        "stable_rank_widths": [16, 32, 64, 128, 256, 512, 1024],
+        "activation_depth": 500,
+        "activation_width": 512,
+    },
+    "02_entropy": {"seeds": 100, "depth": 500, "widths": [8, 12, 16, 32, 64, 128, 256, 512, 1024]},
+    # 2023 validation MLP: n = 10, d up to 1000 (ablations to 4000), 30 layers, 10 repetitions.
+    "03_isometry": {"seeds": 10, "width": 1000, "ablation_widths": [64, 250, 1000, 4000]},
+    # 2024: n = d = 100, depths to 1000, 10 repetitions.
+    "04_bounded_gradients": {
+        "seeds": 10,
+        "rate_widths": [8, 16, 32, 64, 128],
+        "rate_depth": 1000,
+        "theorem3_samples": 200000,
+        "grad_width": 100,
+        "grad_depths": [10, 50, 100, 250, 500, 750, 1000],
+    },
+    # 2021 sec. 5: CIFAR-10, width 800, depths 15-75, 30 epochs.
+    "05_sgd_acceleration": {
+        "seeds": 3,
+        "dataset": "cifar10",
+        "width": 800,
+        "depths": [15, 30, 45, 60, 75],
+        "epochs": 30,
+        "fig3b_depth": 30,
+        "fig3b_epochs": 30,
+        "variant_depth": 45,
+        "variant_epochs": 10,
+        "support_depths": [15, 30, 45, 60, 75],
+        "support_epochs": 30,
+        "beta_epochs": 30,
+    },
+}
+for _notebook, _changes in _FULL_CHANGES.items():
+    _PRESETS[_notebook]["full"] = {**_PRESETS[_notebook]["paper"], **_changes}
 
 
 def check_preset(preset: object) -> str:

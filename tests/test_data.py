@@ -68,3 +68,46 @@ def test_noisy_orthogonal_batch_is_near_isometric(generator):
     assert 0 < metrics.isometry_gap(noisy).min().item() < 0.5
     with pytest.raises(ValueError, match="noise"):
         data.noisy_orthogonal_batch(1, 4, 4, generator, noise=-1.0)
+
+
+def write_fake_cifar10(root, per_batch=6, seed=0):
+    """A tiny data set in torchvision's cifar-10-batches-py layout (the real one cannot be downloaded here)."""
+    import pickle
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {
+            "data": rng.integers(0, 256, size=(per_batch, 3072), dtype=np.uint8),
+            "labels": rng.integers(0, 10, size=per_batch).tolist(),
+            "batch_label": name,
+        }
+        with (folder / name).open("wb") as handle:
+            pickle.dump(batch, handle, protocol=2)
+    return folder
+
+
+def test_cifar10_reads_the_torchvision_layout_and_standardises_per_channel(tmp_path):
+    import numpy as np
+
+    write_fake_cifar10(tmp_path)
+    x_train, y_train, x_test, y_test = data.cifar10(tmp_path)
+    assert x_train.shape == (30, 3072) and x_test.shape == (6, 3072)
+    assert x_train.dtype == torch.float32 and y_train.dtype == torch.int64 and y_test.dtype == torch.int64
+    channels = x_train.double().reshape(30, 3, 1024)
+    np.testing.assert_allclose(channels.mean((0, 2)).numpy(), 0, atol=1e-6)
+    np.testing.assert_allclose(channels.std((0, 2), unbiased=False).numpy(), 1, atol=1e-5)
+    assert set(y_train.tolist()) <= set(range(10))
+    assert torch.equal(data.classification_data("cifar10", root=tmp_path)[1], y_train)
+
+
+def test_cifar10_missing_folder_says_where_and_how(tmp_path):
+    with pytest.raises(ValueError, match="cifar-10-batches-py") as error:
+        data.cifar10(tmp_path / "nowhere")
+    assert "download=True" in str(error.value) and "\n" not in str(error.value)
+    with pytest.raises(ValueError, match="name must be"):
+        data.classification_data("imagenet")
+    assert data.classification_data("digits")[0].shape == (1438, 64)

@@ -85,3 +85,25 @@ def test_runtime_configure():
         runtime.configure(threads=0)
     with pytest.raises(ValueError, match="device"):
         runtime.configure(device="tpu-please")
+
+
+def test_every_preset_of_a_notebook_has_the_same_sizes_and_full_is_the_papers_scale():
+    from normprop.catalog import CLAIMS
+
+    for claim in CLAIMS:
+        sizes = {name: presets.load_preset(claim.notebook, name) for name in presets.PRESET_NAMES}
+        assert set(sizes["quick"]) == set(sizes["paper"]) == set(sizes["full"]), claim.notebook
+        assert sizes["full"]["seeds"] >= 3 and sizes["quick"]["seeds"] <= sizes["paper"]["seeds"]
+        for key, value in sizes["full"].items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                assert value > 0, (claim.notebook, key)
+            if isinstance(value, list) and value and all(isinstance(v, int) for v in value):
+                assert min(value) > 0 and value == sorted(value), (claim.notebook, key)
+    # The papers' own sizes where the presets scale them down.
+    assert presets.load_preset("05", "full")["dataset"] == "cifar10"
+    assert presets.load_preset("05", "full")["width"] == 800
+    assert presets.load_preset("05", "full")["depths"] == [15, 30, 45, 60, 75]
+    assert presets.load_preset("04", "full")["grad_width"] == 100
+    assert max(presets.load_preset("04", "full")["grad_depths"]) == 1000
+    assert presets.load_preset("03", "full")["width"] == 1000 and presets.load_preset("03", "full")["batch_size"] == 10
+    assert {presets.load_preset(n, "paper")["dataset"] for n in ["05"]} == {"digits"}
