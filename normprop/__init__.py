@@ -15,23 +15,34 @@ The public API is re-exported here; the modules each hold one idea:
   :mod:`normprop.runtime` -- the plumbing; :mod:`normprop.cli` -- the ``normprop`` command.
 """
 
-from importlib import metadata
+from __future__ import annotations
 
-from normprop import data, gradients, metrics, nets, stats, sweep, theory, train
-from normprop.metrics import (
-    entropy,
-    entropy_deficit,
-    isometry_gap,
-    mean_abs_cosine,
-    numerical_rank,
-    orthogonality_gap,
-    stable_rank,
-)
-from normprop.nets import NetworkSpec, make_generator, measure_chain
-from normprop.notebook import ClaimNotReproduced, Session, start
-from normprop.plotting import save_figure, set_theme
-from normprop.presets import load_preset
-from normprop.runtime import configure
+import importlib
+from importlib import metadata
+from typing import Any
+
+# Submodules and names are imported on first use (PEP 562): `import normprop` stays cheap, so that the
+# `normprop` command starts at once and a Ctrl-C during its start-up is not a torch-import traceback.
+_SUBMODULES = ("data", "gradients", "metrics", "nets", "notebook", "stats", "sweep", "theory", "train")
+_NAMES = {
+    "entropy": "metrics",
+    "entropy_deficit": "metrics",
+    "isometry_gap": "metrics",
+    "mean_abs_cosine": "metrics",
+    "numerical_rank": "metrics",
+    "orthogonality_gap": "metrics",
+    "stable_rank": "metrics",
+    "NetworkSpec": "nets",
+    "make_generator": "nets",
+    "measure_chain": "nets",
+    "ClaimNotReproduced": "notebook",
+    "Session": "notebook",
+    "start": "notebook",
+    "save_figure": "plotting",
+    "set_theme": "plotting",
+    "load_preset": "presets",
+    "configure": "runtime",
+}
 
 # One version, declared in pyproject.toml.
 try:
@@ -39,30 +50,16 @@ try:
 except metadata.PackageNotFoundError:  # imported from a source tree that was never installed
     __version__ = "unknown"
 
-__all__ = [
-    "ClaimNotReproduced",
-    "NetworkSpec",
-    "Session",
-    "configure",
-    "data",
-    "entropy",
-    "entropy_deficit",
-    "gradients",
-    "isometry_gap",
-    "load_preset",
-    "make_generator",
-    "mean_abs_cosine",
-    "measure_chain",
-    "metrics",
-    "nets",
-    "numerical_rank",
-    "orthogonality_gap",
-    "save_figure",
-    "set_theme",
-    "stable_rank",
-    "start",
-    "stats",
-    "sweep",
-    "theory",
-    "train",
-]
+__all__ = sorted([*_SUBMODULES, *_NAMES])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"normprop.{name}")
+    if name in _NAMES:
+        return getattr(importlib.import_module(f"normprop.{_NAMES[name]}"), name)
+    raise AttributeError(f"module 'normprop' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

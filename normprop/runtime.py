@@ -9,8 +9,10 @@ running side by side must not oversubscribe the cores. Hence a default of 1 thre
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 DEFAULT_THREADS = 1
 
@@ -27,6 +29,8 @@ KERNEL_ENVIRONMENT = {
 
 def resolve_device(device: str | None = None) -> torch.device:
     """``"auto"``/``None`` picks CUDA when present, else CPU; anything else is passed to torch."""
+    import torch  # here, not at the top: the command line reads KERNEL_ENVIRONMENT without loading torch
+
     if device in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -44,6 +48,8 @@ def configure(threads: int | None = None, device: str | None = "cpu") -> torch.d
         threads = int(os.environ.get("NORMPROP_THREADS", DEFAULT_THREADS))
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    import torch
+
     torch.set_num_threads(threads)
     return resolve_device(device)
 
