@@ -207,20 +207,25 @@ def sample_preactivation(h: torch.Tensor, width: int, init: str, generator: torc
     return r.mT @ projected
 
 
-def layer_stages(z: torch.Tensor, spec: NetworkSpec, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
+def layer_stages(z: torch.Tensor, spec: NetworkSpec, layer: int, uncentred: bool = False) -> tuple[torch.Tensor, ...]:
     """``(normalisation input, layer output)`` for the pre-activation ``z = h @ W_layer``.
 
     The first is the tensor that normalisation divides by its norms (after centering, if any): comparing
     its metrics with the output's isolates what normalisation does (Joudaki et al. 2023, sec. 4).
+    With ``uncentred=True`` the result is ``(normalisation block input, normalisation input, layer output)``:
+    the first is the same tensor before its mean is subtracted (``activation(gain * z)`` for ``"act_norm"``,
+    ``z`` for ``"norm_act"``), which the official validation code of Joudaki et al. (2023) records as
+    "pre_norm"; without centering it is the normalisation input itself.
     """
     activation = resolve_activation(spec.activation)
     gain = spec.gain_at(layer)
-    before = z if spec.order == "norm_act" else activation(gain * z)
+    block_input = z if spec.order == "norm_act" else activation(gain * z)
+    before = block_input
     if spec.centering and spec.norm != "none":
         before = before - before.mean(-2 if spec.norm == "batch" else -1, keepdim=True)
     normalised = normalize(before, spec.norm, centering=False, norm_scale=spec.norm_scale)
     out = activation(gain * normalised) if spec.order == "norm_act" else normalised
-    return before, out
+    return (block_input, before, out) if uncentred else (before, out)
 
 
 def activate(z: torch.Tensor, spec: NetworkSpec, layer: int) -> torch.Tensor:
@@ -258,20 +263,25 @@ def _check_chain(x: torch.Tensor, spec: NetworkSpec) -> None:
 
 
 def propagate_stages(
-    x: torch.Tensor, spec: NetworkSpec, generator: torch.Generator, rescale_vanilla: bool = True
-) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+    x: torch.Tensor,
+    spec: NetworkSpec,
+    generator: torch.Generator,
+    rescale_vanilla: bool = True,
+    uncentred: bool = False,
+) -> Iterator[tuple[int | torch.Tensor, ...]]:
     """Yield ``(layer, normalisation input, output)`` for layers ``1..depth`` of a random chain.
 
     Each layer's weights are drawn, used and dropped: memory does not grow with depth. See
-    :func:`layer_stages` for the two tensors and :func:`rescale_to_unit_rms` for ``rescale_vanilla``.
+    :func:`layer_stages` for the two tensors (three, with the tensor before centering first, for
+    ``uncentred=True``) and :func:`rescale_to_unit_rms` for ``rescale_vanilla``.
     """
     _check_chain(x, spec)
     h = x
     for layer in range(spec.depth):
-        before, h = layer_stages(sample_preactivation(h, spec.width, spec.init, generator), spec, layer)
+        *stages, h = layer_stages(sample_preactivation(h, spec.width, spec.init, generator), spec, layer, uncentred)
         if spec.norm == "none" and rescale_vanilla:
             h = rescale_to_unit_rms(h)
-        yield layer + 1, before, h
+        yield layer + 1, *stages, h
 
 
 def propagate(
@@ -329,7 +339,7 @@ def measure_chain(
     return table
 
 
-StageMetric = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+StageMetric = Callable[..., torch.Tensor]  # (normalisation input, output), or three tensors with uncentred=True
 
 
 def measure_stages(
@@ -337,18 +347,20 @@ def measure_stages(
     spec: NetworkSpec,
     metrics: Mapping[str, StageMetric],
     generator: torch.Generator,
+    uncentred: bool = False,
     **labels: object,
 ) -> pd.DataFrame:
     """Like :func:`measure_chain`, for metrics of both stages of every layer ``1..depth``.
 
     Each metric maps ``(normalisation input, layer output)`` (see :func:`layer_stages`) to ``(seeds,)``: what a
-    normalisation layer does to a representation is measured on the two tensors around it.
+    normalisation layer does to a representation is measured on the two tensors around it. With
+    ``uncentred=True`` each metric takes three tensors, ``(before centering, normalisation input, output)``.
     """
     if not metrics:
         raise ValueError("metrics must name at least one metric")
     rows = []
-    for layer, before, after in propagate_stages(x, spec, generator):
-        values = {name: metric(before, after).detach().cpu().numpy() for name, metric in metrics.items()}
+    for layer, *stages in propagate_stages(x, spec, generator, uncentred=uncentred):
+        values = {name: metric(*stages).detach().cpu().numpy() for name, metric in metrics.items()}
         rows.append(pd.DataFrame({"seed": np.arange(x.shape[0]), "layer": layer, **values}))
     table = pd.concat(rows, ignore_index=True)
     for key, value in labels.items():

@@ -83,6 +83,7 @@ _PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "fit_layers": 5,
             "ablation_widths": [64, 256, 512],
             "gains": [0.5, 1.0, 2.0, 4.0],
+            "rate_widths": [128, 512, 4096],
         },
         "paper": {
             "seeds": 20,
@@ -93,6 +94,7 @@ _PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "fit_layers": 5,
             "ablation_widths": [64, 250, 1000, 4000],
             "gains": [0.5, 1.0, 2.0, 4.0],
+            "rate_widths": [250, 1000, 4000],
         },
     },
     "04_bounded_gradients": {

@@ -76,3 +76,81 @@ def per_seed_slope(table: pd.DataFrame, x: str, y: str, confidence: float = 0.95
         values = group[y].to_numpy(dtype=float)
         slopes.append(fit_line(group[x], values)[0] if np.isfinite(values).all() else np.inf)
     return mean_ci(slopes, confidence)
+
+
+def per_seed_slopes(table: pd.DataFrame, x: str, y: str) -> pd.Series:
+    """The least-squares slope of ``y`` against ``x`` for each seed alone, indexed by seed.
+
+    As in :func:`per_seed_slope` (which summarises these slopes), a seed with a non-finite ``y`` gets ``inf``.
+    Two columns of one table give paired slopes: the same seeds, the same inputs.
+    """
+    for column in ("seed", x, y):
+        if column not in table:
+            raise ValueError(f"table must have a {column!r} column; it has {sorted(table.columns)}")
+    slopes = {}
+    for seed, group in table.groupby("seed"):
+        values = group[y].to_numpy(dtype=float)
+        slopes[seed] = fit_line(group[x], values)[0] if np.isfinite(values).all() else np.inf
+    return pd.Series(slopes, name=y, dtype=float)
+
+
+def last_layer_above(table: pd.DataFrame, column: str, threshold: float, last_layer: int) -> int:
+    """The largest ``L <= last_layer`` such that the seed mean of ``column`` exceeds ``threshold`` at every
+    layer ``0..L`` (``-1`` if it does not even at layer 0).
+
+    A decay rate fitted to a finite-width chain means something only while the chain is above its floor:
+    this is the end of that window.
+    """
+    if column not in table:
+        raise ValueError(f"column must be one of {sorted(table.columns)}, got {column!r}")
+    means = table[table["layer"] <= last_layer].groupby("layer")[column].mean().sort_index()
+    above = (means > threshold).to_numpy()
+    if above.all():
+        return int(means.index[-1])
+    first_below = int(above.argmin())
+    return int(means.index[first_below - 1]) if first_below > 0 else -1
+
+
+@dataclass(frozen=True)
+class RateComparison:
+    """A measured decay rate next to a predicted one, fitted the same way to the same seeds and layers."""
+
+    measured: Estimate
+    predicted: Estimate
+    difference: Estimate  # paired per seed: measured - predicted
+    last_layer: int
+
+    @property
+    def ratio(self) -> float:
+        """Measured over predicted mean rate."""
+        return self.measured.mean / self.predicted.mean
+
+    @property
+    def agrees(self) -> bool:
+        """The seeds' confidence interval of the paired difference contains zero."""
+        return self.difference.low <= 0.0 <= self.difference.high
+
+
+def compare_decay_rates(
+    table: pd.DataFrame, measured: str, predicted: str, last_layer: int, confidence: float = 0.95
+) -> RateComparison:
+    """Decay rates ``-d log(y) / d layer`` of two columns over layers ``0..last_layer``, per seed, paired.
+
+    Both columns are fitted the same way (:func:`per_seed_slopes` of ``-log y``); the difference is taken seed
+    by seed, so that what the seeds share (their input batch) cancels from its confidence interval.
+    """
+    if last_layer < 2:
+        raise ValueError(f"last_layer must be at least 2 (three points for a slope with a spread), got {last_layer}")
+    window = table[table["layer"] <= last_layer]
+    with np.errstate(divide="ignore"):
+        rates = {
+            column: per_seed_slopes(window.assign(**{column: -np.log(window[column])}), "layer", column)
+            for column in (measured, predicted)
+        }
+    difference = rates[measured] - rates[predicted]
+    return RateComparison(
+        mean_ci(rates[measured], confidence),
+        mean_ci(rates[predicted], confidence),
+        mean_ci(difference, confidence),
+        last_layer,
+    )

@@ -230,6 +230,22 @@ def mean_field_asymptotic_rate(activation: Activation, gain: float = 1.0) -> flo
     return math.inf if slope <= 1e-12 else -math.log(slope)
 
 
+def rate_ratio_undefined(activation: Activation, gain: float = 1.0) -> str | None:
+    """Why a measured / mean-field decay-rate ratio means nothing for ``sigma(gain x)``; ``None`` when it does.
+
+    Two cases, both from ``beta0`` (:func:`beta0`): a linear activation (``beta0 = 1``) has the identity as its
+    correlation map, so the mean field predicts no decay and the ratio is 0/0; an activation with ``c_1 = 0``
+    (``beta0 = 0``, He2 and He3) has an infinite asymptotic rate (:func:`mean_field_asymptotic_rate`): its
+    mean-field correlations fall faster than exponentially, to zero within a few layers, so no rate is defined.
+    """
+    slope = beta0(activation, gain)
+    if slope >= 1 - 1e-9:
+        return "linear (beta0 = 1): the mean-field map is the identity, no decay is predicted (ratio 0/0)"
+    if slope <= 1e-12:
+        return "beta0 = 0: infinite asymptotic rate, the mean-field correlations fall faster than exponentially"
+    return None
+
+
 def theorem1_orthogonality_bound(n: int, d: int, layer: int | np.ndarray, alpha: float = 1.0) -> np.ndarray:
     """Daneshmand et al. (2021), Theorem 1: ``E V(H_l) <= 2 (1 - 2 alpha / 3)^l + 3 n / (alpha sqrt(d))``.
 

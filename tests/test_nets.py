@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -206,3 +207,39 @@ def test_measure_stages_tables_both_sides_of_the_normalisation(generator):
     )
     assert list(table.columns) == ["seed", "layer", "before", "after", "run"] and len(table) == 6
     assert (table.after <= table.before + 1e-12).all()  # normalising rows never decreases isometry
+
+
+@pytest.mark.parametrize("order", ["act_norm", "norm_act"])
+def test_uncentred_stage_is_the_normalisation_input_before_its_mean_is_removed(generator, order):
+    x = data.gaussian_batch(2, 4, 8, generator, torch.float64)
+    spec = nets.NetworkSpec(8, 3, norm="layer", centering=True, order=order, activation="relu")
+    z = x @ nets.sample_weights(2, 8, 8, "gaussian", generator, torch.float64)
+    block_input, before, out = nets.layer_stages(z, spec, 0, uncentred=True)
+    torch.testing.assert_close(block_input, torch.relu(z) if order == "act_norm" else z)
+    torch.testing.assert_close(before, block_input - block_input.mean(-1, keepdim=True))
+    # The default call is unchanged: the last two of the three.
+    default = nets.layer_stages(z, spec, 0)
+    assert len(default) == 2
+    torch.testing.assert_close(default[0], before)
+    torch.testing.assert_close(default[1], out)
+    # Without centering the block input is the normalisation input.
+    block_input, before, _ = nets.layer_stages(z, spec.with_changes(centering=False), 0, uncentred=True)
+    torch.testing.assert_close(block_input, before)
+
+
+def test_measure_stages_passes_three_tensors_when_uncentred(generator):
+    x = data.spiked_batch(2, 4, 16, dtype=torch.float64, generator=generator)
+    spec = nets.NetworkSpec(16, 3, norm="layer", centering=True, order="act_norm", activation="relu")
+    stage_metrics = {
+        "uncentred": lambda u, b, a: metrics.isometry_gap(u),
+        "centred": lambda u, b, a: metrics.isometry_gap(b),
+        "after": lambda u, b, a: metrics.isometry_gap(a),
+    }
+    table = nets.measure_stages(x, spec, stage_metrics, nets.make_generator(3), uncentred=True)
+    plain = nets.measure_stages(
+        x, spec, {"centred": lambda b, a: metrics.isometry_gap(b)}, nets.make_generator(3)
+    )  # same generator seed: the same chain
+    assert list(table.columns) == ["seed", "layer", "uncentred", "centred", "after"] and len(table) == 6
+    np.testing.assert_allclose(table.centred, plain.centred)
+    # A ReLU output has a large common mean: before centering it is much further from isometry.
+    assert (table.uncentred > table.centred).all()

@@ -63,3 +63,49 @@ def test_per_seed_slope_fits_each_seed_and_carries_overflow():
     assert stats.per_seed_slope(table, "layer", "value").mean == math.inf
     with pytest.raises(ValueError, match="column"):
         stats.per_seed_slope(table, "depth", "value")
+
+
+def _chain_table(rates_by_seed, layers=6, column="potential", start=10.0):
+    return pd.DataFrame(
+        [
+            {"seed": seed, "layer": layer, column: start * np.exp(-rate * layer)}
+            for seed, rate in enumerate(rates_by_seed)
+            for layer in range(layers)
+        ]
+    )
+
+
+def test_per_seed_slopes_are_paired_by_seed_and_carry_overflow():
+    table = _chain_table([0.1, 0.2, 0.3]).assign(y=lambda t: -np.log(t.potential))
+    slopes = stats.per_seed_slopes(table, "layer", "y")
+    np.testing.assert_allclose(slopes.to_numpy(), [0.1, 0.2, 0.3])
+    assert list(slopes.index) == [0, 1, 2]
+    table.loc[(table.seed == 1) & (table.layer == 3), "y"] = np.inf
+    assert stats.per_seed_slopes(table, "layer", "y")[1] == np.inf
+    with pytest.raises(ValueError, match="column"):
+        stats.per_seed_slopes(table, "layer", "missing")
+
+
+def test_last_layer_above_ends_the_window_at_the_floor():
+    table = _chain_table([np.log(2.0)] * 3, layers=8, start=16.0)  # 16, 8, 4, 2, 1, 0.5, ...
+    assert stats.last_layer_above(table, "potential", 1.5, 7) == 3
+    assert stats.last_layer_above(table, "potential", 1.5, 2) == 2  # capped by last_layer
+    assert stats.last_layer_above(table, "potential", 0.01, 7) == 7
+    assert stats.last_layer_above(table, "potential", 100.0, 7) == -1
+
+
+def test_compare_decay_rates_pairs_the_seeds():
+    measured = _chain_table([0.30, 0.32, 0.34, 0.36])
+    # The prediction differs per seed (as a mean-field chain from each seed's own input does), by a constant.
+    predicted = _chain_table([0.20, 0.22, 0.24, 0.26], column="predicted")
+    table = measured.merge(predicted, on=["seed", "layer"])
+    comparison = stats.compare_decay_rates(table, "potential", "predicted", last_layer=5)
+    assert comparison.measured.mean == pytest.approx(0.33)
+    assert comparison.predicted.mean == pytest.approx(0.23)
+    assert comparison.ratio == pytest.approx(0.33 / 0.23)
+    # Paired: the difference is 0.1 on every seed, so its interval is a point that excludes zero.
+    assert comparison.difference.low == pytest.approx(0.1) and comparison.difference.high == pytest.approx(0.1)
+    assert not comparison.agrees and comparison.last_layer == 5
+    assert stats.compare_decay_rates(table, "potential", "potential", last_layer=5).agrees
+    with pytest.raises(ValueError, match="last_layer"):
+        stats.compare_decay_rates(table, "potential", "predicted", last_layer=1)

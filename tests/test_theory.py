@@ -8,7 +8,7 @@ import pytest
 import torch
 from scipy import integrate, special
 
-from normprop import data, metrics, nets, theory
+from normprop import data, metrics, nets, stats, theory
 
 mpmath.mp.dps = 30
 
@@ -223,3 +223,23 @@ def test_theorem3_bound_is_tight_at_isometry_and_holds_by_monte_carlo():
         theory.theorem3_isometry_bound(2 * x)
     with pytest.raises(ValueError, match="square"):
         theory.theorem3_isometry_bound(x[:, :3])
+
+
+def test_rate_ratio_is_undefined_exactly_for_linear_and_beta0_zero_activations():
+    assert "linear" in theory.rate_ratio_undefined("identity")
+    assert "linear" in theory.rate_ratio_undefined("he1")
+    assert "infinite" in theory.rate_ratio_undefined("he2")
+    assert "infinite" in theory.rate_ratio_undefined("he3")
+    for activation in ["relu", "tanh", "sigmoid", "exp", "sin"]:
+        assert theory.rate_ratio_undefined(activation) is None
+    assert theory.rate_ratio_undefined("tanh", gain=4.0) is None
+
+
+def test_mean_field_rate_over_a_window_sits_between_the_bound_and_the_edge_rates():
+    # From a spiked input (correlations near 1) the mean-field potential of tanh first falls at about
+    # log f'(1) > -log beta0, so a slope fitted over the first layers exceeds Theorem 1's log(beta_sigma):
+    # the bound is not the rate.
+    x = data.spiked_batch(3, 6, 256, nets.make_generator(5), factor=10.0, dtype=torch.float64)
+    trajectory = theory.mean_field_trajectory(x, "tanh", 5)
+    fitted = stats.per_seed_slope(trajectory.assign(y=-np.log(trajectory.potential)), "layer", "y").mean
+    assert fitted > theory.mean_field_asymptotic_rate("tanh") > np.log(theory.beta_sigma("tanh"))
