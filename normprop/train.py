@@ -8,12 +8,12 @@ loss is summed over seeds (their graphs are independent, so each seed receives i
 
 Initialisers (Daneshmand et al. 2021, sec. 5): Xavier (the paper's baseline), He, and **iterative
 orthogonalization** (eq. 6), a data-dependent initialisation that makes each layer's pre-activations
-of an initialisation batch more orthogonal than its input (see :func:`orthogonalizing_weight`).
+of an initialisation batch more orthogonal than its input (see :func:`orthogonalizing_weight`). Each seed
+can fit it to its own random initialisation batch (:func:`init_batches`), as the official code does.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -24,38 +24,69 @@ import torch
 import torch.nn.functional as F
 
 from normprop._validation import check_batch, check_choice, check_positive_int
+from normprop.activations import Activation, resolve_activation
 from normprop.metrics import orthogonality_gap
 from normprop.nets import RANDOM_INITS, NetworkSpec, activate, forward, haar_orthogonal, sample_weights
 
-V_PRIMES = ("haar", "identity", "input")
+V_PRIMES = ("haar", "identity", "input", "sample")
+#: Scales of iterative orthogonalization: ``"rms"`` gives the pre-activations unit mean square; ``"paper"`` is
+#: eq. 6's ``1/||S^(1/2)||_F``.
+ORTHOGONALIZING_SCALES = ("rms", "paper")
 
 
-def predict(x: torch.Tensor, weights: Sequence[torch.Tensor], spec: NetworkSpec) -> tuple[torch.Tensor, torch.Tensor]:
+def predict(
+    x: torch.Tensor, weights: Sequence[torch.Tensor], spec: NetworkSpec, logit_activation: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``(logits, last hidden representation)`` of the MLP: :func:`normprop.nets.forward` through the hidden
     layers (``weights[:-1]``), then the linear readout ``weights[-1]``. Inputs ``(n, d)`` or ``(seeds, n, d)``.
 
-    The logits are never passed through the activation (the official 2023 code did, which caps the loss).
+    By default the logits are linear. ``logit_activation=True`` passes them through ``spec.activation``, as the
+    official training code of Joudaki et al. (2023) does: a confound, since a bounded activation caps the logits
+    and so bounds the cross-entropy from below (sigmoid: ``log(1 + 9/e) = 1.46`` for 10 classes).
     """
     hidden = forward(x, weights[:-1], spec)
-    return hidden @ weights[-1], hidden
+    logits = hidden @ weights[-1]
+    return (resolve_activation(spec.activation)(logits) if logit_activation else logits), hidden
+
+
+def logit_activation_loss_floor(activation: Activation, classes: int = 10, span: float = 1e3) -> float:
+    """The smallest cross-entropy that ``classes`` logits passed through ``activation`` can reach:
+    ``log(1 + (classes - 1) exp(-(sup - inf)))`` with ``sup`` and ``inf`` the activation's range (evaluated on
+    ``[-span, span]``). 0 for activations unbounded above (ReLU); ``log(1 + 9/e) = 1.46`` for sigmoid and
+    ``log(1 + 9/e^2) = 0.80`` for tanh with 10 classes: the cap of the official 2023 code (:func:`predict`)."""
+    check_positive_int(classes, "classes")
+    values = resolve_activation(activation)(torch.linspace(-span, span, 200_001, dtype=torch.float64))
+    spread = (values.max() - values.min()).item()
+    return float(np.log1p((classes - 1) * np.exp(-spread))) if np.isfinite(spread) else 0.0
 
 
 def orthogonalizing_weight(
-    h: torch.Tensor, width: int, generator: torch.Generator, v_prime: str = "haar"
+    h: torch.Tensor, width: int, generator: torch.Generator, v_prime: str = "haar", scale: str = "rms"
 ) -> torch.Tensor:
     """One step of iterative orthogonalization (Daneshmand et al. 2021, eq. 6), for ``h`` of shape (seeds, n, d).
 
     With the thin SVD ``h = U S V^T`` (U over samples, V over features) the weight is
-    ``W = V S^(-1/2) V'^T * c``, so that ``h W = U S^(1/2) V'^T * c``: the Gram ``h W W^T h^T`` has eigenvalues
-    ``s_i`` where ``h h^T`` has ``s_i^2`` (a square root of the spectrum: halfway to isometry on a log scale).
-    The paper writes ``W = V' S^(-1/2) U^T / ||S^(1/2)||_F`` for features-by-samples matrices ``H = h^T``, whose
-    left factor is our V; using the *sample* factor there is the bug that sank a third-party reproduction.
-    ``c`` gives the pre-activations unit mean square (the paper's ``1/||S^(1/2)||_F`` gives the whole batch
-    unit norm instead; only the scale differs). ``V'`` (width x r, orthonormal columns) is ambiguous in the
-    paper: ``"haar"`` draws it at random, ``"identity"`` takes the first r axes, ``"input"`` reuses V
-    (needs ``width == d``).
+    ``W = V S^(-1/2) V'^T * c``, so that ``h W = U S^(1/2) V'^T * c``. The paper writes
+    ``W = V' S^(-1/2) U^T / ||S^(1/2)||_F`` for features-by-samples matrices ``H = h^T``, whose left factor is our
+    V; using the *sample* factor there is the bug that sank a third-party reproduction.
+
+    ``V'`` (width x r) is ambiguous in the paper; the choices:
+
+    * ``"haar"``: random orthonormal columns; ``"identity"``: the first r axes; ``"input"``: V itself
+      (needs ``width == d``; then ``W`` is symmetric positive definite). With orthonormal columns the Gram
+      ``h W W^T h^T`` has eigenvalues ``s_i`` where ``h h^T`` has ``s_i^2``: the spectrum is square-rooted,
+      halfway to isometry on a log scale.
+    * ``"sample"``: the paper's literal reading, a slice of the *sample-side* singular vectors (the paper's V,
+      our U): the first ``width`` rows of U (needs ``n >= width``). Its columns are not orthonormal, so the
+      spectrum is only roughly square-rooted, and it depends on which samples come first in the batch.
+
+    ``scale``: ``"rms"`` chooses ``c`` so that the pre-activations ``h W`` have unit mean square; ``"paper"``
+    is eq. 6's ``c = 1/||S^(1/2)||_F`` (for orthonormal ``V'`` the whole batch ``h W`` then has unit Frobenius
+    norm). In a ReLU network without bias only the first layer's weight and the logits differ between the two
+    (every later layer is fitted to its input's scale), but that changes the SGD dynamics.
     """
     check_choice(v_prime, "v_prime", V_PRIMES)
+    check_choice(scale, "scale", ORTHOGONALIZING_SCALES)
     seeds, n, d = h.shape
     u, s, vh = torch.linalg.svd(h.double(), full_matrices=False)
     keep = s > s[..., :1] * max(n, d) * torch.finfo(h.dtype).eps  # drop directions the batch does not span
@@ -65,13 +96,50 @@ def orthogonalizing_weight(
         right = haar_orthogonal(seeds, width, r, generator, torch.float64)
     elif v_prime == "identity":
         right = torch.eye(width, r, dtype=torch.float64).expand(seeds, width, r)
+    elif v_prime == "sample":
+        if n < width:
+            raise ValueError(f"v_prime='sample' needs at least width samples, got n {n} and width {width}")
+        right = u[:, :width]
     else:
         if width != d:
             raise ValueError(f"v_prime='input' needs width == input features, got width {width} and d {d}")
         right = v
     weight = v @ torch.diag_embed(s.rsqrt()) @ right.mT
-    scale = math.sqrt(n * width) / s.sum(-1).sqrt()  # ||U S^(1/2) V'^T||_F^2 = tr S
-    return (weight * scale[:, None, None]).to(h.dtype)
+    if scale == "paper":
+        c = s.sum(-1).rsqrt()  # 1 / ||S^(1/2)||_F
+    else:  # unit mean square of h W, measured (V' of "sample" is not orthonormal)
+        c = (h.double() @ weight).square().mean((-2, -1)).rsqrt()
+    return (weight * c[:, None, None]).to(h.dtype)
+
+
+def init_batches(x: torch.Tensor, seeds: int, size: int, generator: torch.Generator) -> torch.Tensor:
+    """One random initialisation batch per seed, ``(seeds, size, d)``: ``size`` distinct rows of ``x`` (n, d),
+    in random order, drawn independently for every seed.
+
+    The official code of Daneshmand et al. (2021) fits iterative orthogonalization to a random mini-batch of
+    ``3 * width`` training images; drawing one per seed makes the seeds' initial weights differ in every variant
+    of ``V'`` (with one shared batch, ``"input"`` and ``"identity"`` would give every seed the same hidden weights).
+    """
+    check_batch(x, "x")
+    check_positive_int(seeds, "seeds")
+    check_positive_int(size, "size")
+    if x.ndim != 2 or size > len(x):
+        raise ValueError(f"size must be at most the rows of a 2-d x, got size {size} and shape {tuple(x.shape)}")
+    keys = torch.rand(seeds, len(x), generator=generator, device=generator.device)
+    return x[keys.argsort(-1)[:, :size].to(x.device)]
+
+
+def distinct_across_seeds(weights: Sequence[torch.Tensor], rtol: float = 1e-5) -> bool:
+    """Whether every pair of seeds has different weights: for each pair, some layer ``(seeds, d_in, d_out)`` differs
+    by more than ``rtol`` times its largest entry. Computed from the weights themselves, never assumed."""
+    if not weights:
+        raise ValueError("weights must hold at least one layer")
+    seeds = weights[0].shape[0]
+    differs = torch.zeros(seeds, seeds, dtype=torch.bool)
+    for w in weights:
+        flat = w.detach().reshape(seeds, -1).double().cpu()
+        differs |= torch.cdist(flat, flat, p=float("inf")) > rtol * flat.abs().max()
+    return bool(differs[~torch.eye(seeds, dtype=torch.bool)].all())
 
 
 def init_weights(
@@ -82,12 +150,14 @@ def init_weights(
     classes: int = 10,
     x_init: torch.Tensor | None = None,
     v_prime: str = "haar",
+    scale: str = "rms",
 ) -> list[torch.Tensor]:
     """Weights for every layer of the MLP, ``(seeds, d_in, d_out)`` each: ``spec.depth`` hidden layers drawn
     by ``spec.init``, then a Xavier readout to ``classes`` logits.
 
-    ``"iterative_orthogonalization"`` needs the batch ``x_init`` (n x inputs, shared by all seeds): each hidden
-    layer is fitted to that batch as propagated through the layers before it (:func:`orthogonalizing_weight`).
+    ``"iterative_orthogonalization"`` needs the batch ``x_init``: ``(n, inputs)`` shared by all seeds, or
+    ``(seeds, n, inputs)``, one per seed (:func:`init_batches`). Each hidden layer is fitted to that batch as
+    propagated through the layers before it (:func:`orthogonalizing_weight` with ``v_prime`` and ``scale``).
     """
     check_positive_int(seeds, "seeds")
     check_positive_int(inputs, "inputs")
@@ -99,10 +169,12 @@ def init_weights(
         if x_init is None:
             raise ValueError("x_init must be given for the data-dependent 'iterative_orthogonalization' init")
         check_batch(x_init, "x_init")
+        if x_init.ndim == 3 and x_init.shape[0] != seeds:
+            raise ValueError(f"x_init must have {seeds} batches (one per seed), got shape {tuple(x_init.shape)}")
         h = x_init.expand(seeds, *x_init.shape[-2:])
         hidden = []
         for layer in range(spec.depth):
-            weight = orthogonalizing_weight(h, spec.width, generator, v_prime)
+            weight = orthogonalizing_weight(h, spec.width, generator, v_prime, scale)
             hidden.append(weight)
             with torch.no_grad():
                 h = activate(h @ weight, spec, layer)
@@ -111,28 +183,32 @@ def init_weights(
 
 @dataclass
 class TrainingResult:
-    """Per-epoch history (one row per seed and epoch; epoch 0 is the initialisation) and, if training
-    stopped early, why."""
+    """Per-epoch history (one row per seed and epoch; epoch 0 is the initialisation; columns ``seed``, ``epoch``,
+    ``loss``, ``gap``, ``rms``), the final and the initial weights and, if training stopped early, why."""
 
     history: pd.DataFrame
     weights: list[torch.Tensor]
     message: str | None = None
+    initial_weights: list[torch.Tensor] | None = None
 
 
-def _loss_and_gap(x, y, probe, weights, spec) -> tuple[np.ndarray, np.ndarray]:
-    """Full-data loss and probe gap per seed; a seed whose state overflowed gets loss and gap ``inf``."""
+def _loss_and_gap(x, y, probe, weights, spec, logit_activation=False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Full-data loss, probe gap and probe RMS of the last hidden layer per seed; a seed whose state overflowed
+    gets loss and gap ``inf``."""
     with torch.no_grad():
-        logits, _ = predict(x, weights, spec)
+        logits, _ = predict(x, weights, spec, logit_activation)
         losses = F.cross_entropy(logits.transpose(1, 2), y.expand(logits.shape[0], -1), reduction="none").mean(-1)
         _, hidden = predict(probe, weights, spec)
     losses = losses.double().numpy()
+    rms = hidden.double().square().mean((-2, -1)).sqrt().cpu().numpy()
     finite = np.isfinite(losses) & torch.isfinite(hidden).all(-1).all(-1).numpy()
     finite &= (hidden.square().sum((-2, -1)) > 0).numpy()  # a dead network has no defined gap
     gaps = np.full(len(losses), np.inf)
     if finite.any():
         gaps[finite] = orthogonality_gap(hidden[torch.from_numpy(finite)]).numpy()
     losses[~np.isfinite(losses)] = np.inf
-    return losses, gaps
+    rms[~np.isfinite(rms)] = np.inf
+    return losses, gaps, rms
 
 
 def sgd(
@@ -145,17 +221,20 @@ def sgd(
     lr: float = 0.01,
     batch_size: int = 32,
     probe: torch.Tensor | None = None,
+    logit_activation: bool = False,
 ) -> TrainingResult:
-    """SGD on the cross-entropy for all seeds at once; records the full training loss and the orthogonality
-    gap of the last hidden layer on ``probe`` (default: the first 32 training samples) after every epoch.
+    """SGD on the cross-entropy for all seeds at once; records the full training loss, and the orthogonality
+    gap and RMS of the last hidden layer on ``probe`` (default: the first 32 training samples), after every epoch.
 
-    Stops at the first epoch whose loss is NaN or inf for some seed, and says so in ``message``.
+    ``logit_activation`` passes the logits through the activation (see :func:`predict`; the official 2023 code's
+    confound). Stops at the first epoch whose loss is NaN or inf for some seed, and says so in ``message``.
     """
     check_positive_int(epochs, "epochs")
     check_positive_int(batch_size, "batch_size")
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr!r}")
     probe = x[:32] if probe is None else probe
+    initial = [w.detach().clone() for w in weights]
     weights = [w.detach().clone().requires_grad_(True) for w in weights]
     optimizer = torch.optim.SGD(weights, lr=lr)
     seeds = weights[0].shape[0]
@@ -165,19 +244,19 @@ def sgd(
             order = torch.randperm(len(x), generator=generator, device=generator.device)
             for start in range(0, len(x), batch_size):
                 batch = order[start : start + batch_size]
-                logits, _ = predict(x[batch], weights, spec)
+                logits, _ = predict(x[batch], weights, spec, logit_activation)
                 targets = y[batch].expand(seeds, -1)
                 loss = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none").mean(-1).sum()
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-        losses, gaps = _loss_and_gap(x, y, probe, weights, spec)
-        rows += [{"seed": s, "epoch": epoch, "loss": losses[s], "gap": gaps[s]} for s in range(seeds)]
+        losses, gaps, rms = _loss_and_gap(x, y, probe, weights, spec, logit_activation)
+        rows += [{"seed": s, "epoch": epoch, "loss": losses[s], "gap": gaps[s], "rms": rms[s]} for s in range(seeds)]
         if not np.isfinite(losses).all():
             bad = np.flatnonzero(~np.isfinite(losses)).tolist()
             message = f"training stopped at epoch {epoch}: the loss of seeds {bad} is not finite (try a smaller lr)"
             break
-    return TrainingResult(pd.DataFrame(rows), [w.detach() for w in weights], message)
+    return TrainingResult(pd.DataFrame(rows), [w.detach() for w in weights], message, initial)
 
 
 def fit(
@@ -191,10 +270,15 @@ def fit(
     batch_size: int = 32,
     x_init: torch.Tensor | None = None,
     v_prime: str = "haar",
+    scale: str = "rms",
+    init_batch: int | None = None,
+    logit_activation: bool = False,
 ) -> TrainingResult:
     """Initialise ``seeds`` MLPs by ``spec`` (:func:`init_weights`, classes from ``y``) and train them together
-    (:func:`sgd`). ``x_init`` defaults to ``x`` for the data-dependent init."""
+    (:func:`sgd`). For the data-dependent init, ``x_init`` defaults to ``init_batch`` random rows of ``x`` drawn
+    for each seed (:func:`init_batches`), or, if ``init_batch`` is None, to the whole of ``x`` shared by all seeds."""
     classes = int(y.max()) + 1
-    x_init = x if x_init is None and spec.init == "iterative_orthogonalization" else x_init
-    weights = init_weights(seeds, x.shape[-1], spec, generator, classes, x_init=x_init, v_prime=v_prime)
-    return sgd(x, y, weights, spec, epochs, generator, lr=lr, batch_size=batch_size)
+    if x_init is None and spec.init == "iterative_orthogonalization":
+        x_init = x if init_batch is None else init_batches(x, seeds, init_batch, generator)
+    weights = init_weights(seeds, x.shape[-1], spec, generator, classes, x_init=x_init, v_prime=v_prime, scale=scale)
+    return sgd(x, y, weights, spec, epochs, generator, lr=lr, batch_size=batch_size, logit_activation=logit_activation)

@@ -1,5 +1,7 @@
 """Training: the orthogonalizing initialiser's defining property and factor order, batched SGD, digits."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -13,6 +15,7 @@ CASES = [
     for v_prime in ("haar", "identity", "input")
     if v_prime != "input" or width == d  # V' = V needs as many units as input features
 ]
+LOGIT_FLOORS = [("sigmoid", math.log(1 + 9 / math.e)), ("tanh", math.log(1 + 9 / math.e**2)), ("relu", 0.0)]
 
 
 @pytest.mark.parametrize("n, d, width, v_prime", CASES)
@@ -28,6 +31,72 @@ def test_orthogonalizing_weight_takes_the_square_root_of_the_spectrum(generator,
     assert (metrics.orthogonality_gap(z) < metrics.orthogonality_gap(h)).all()
     # ... and the pre-activations have unit mean square.
     torch.testing.assert_close(z.square().mean((-2, -1)), torch.ones(3, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("v_prime", ["haar", "identity", "input", "sample"])
+def test_the_papers_scale_gives_the_batch_unit_norm_and_the_rms_scale_unit_mean_square(generator, v_prime):
+    h = data.near_collinear_batch(2, 40, 16, generator, cosine=0.8, dtype=torch.float64)
+    # The same draw of a random V' for both scales.
+    z_rms = h @ train.orthogonalizing_weight(h, 16, nets.make_generator(5), v_prime, scale="rms")
+    z_paper = h @ train.orthogonalizing_weight(h, 16, nets.make_generator(5), v_prime, scale="paper")
+    torch.testing.assert_close(z_rms.square().mean((-2, -1)), torch.ones(2, dtype=torch.float64))
+    # eq. 6: c = 1 / ||S^(1/2)||_F, i.e. c^2 = 1 / tr S with S the singular values of h.
+    if v_prime != "sample":  # orthonormal V': ||U S^(1/2) V'^T||_F^2 = tr S, so the batch has unit norm
+        torch.testing.assert_close(z_paper.square().sum((-2, -1)), torch.ones(2, dtype=torch.float64))
+    # Same directions: the two scales differ by one positive factor per seed.
+    ratio = z_rms / z_paper
+    torch.testing.assert_close(ratio, ratio[:, :1, :1].expand_as(ratio))
+
+
+def test_the_papers_sample_slice_reads_eq6_literally(generator):
+    # H = h^T (features x samples) = U_H S V_H^T; eq. 6's V' is a slice of V_H, the sample-side factor (our U):
+    # W_H = V' S^(-1/2) U_H^T / ||S^(1/2)||_F, and our weight is its transpose.
+    h = data.near_collinear_batch(3, 24, 8, generator, cosine=0.8, dtype=torch.float64)
+    u, s, vh = torch.linalg.svd(h[0], full_matrices=False)
+    paper = u[:8] @ torch.diag(s.rsqrt()) @ vh / s.sum().sqrt()  # (width x d): V' S^-1/2 U_H^T, U_H = our V
+    ours = train.orthogonalizing_weight(h, 8, generator, "sample", scale="paper")
+    torch.testing.assert_close(ours[0], paper.T)
+    # It orthogonalizes a collinear batch too (its V' is not orthonormal, so the spectrum is only roughly
+    # square-rooted and a nearly orthogonal batch can even get worse).
+    assert (metrics.orthogonality_gap(h @ ours) < metrics.orthogonality_gap(h)).all()
+    with pytest.raises(ValueError, match="at least width samples"):
+        train.orthogonalizing_weight(h[:, :4], 8, generator, "sample")
+
+
+def test_init_batches_are_random_distinct_rows_per_seed(generator):
+    x = torch.arange(40.0).reshape(20, 2)
+    batches = train.init_batches(x, 3, 7, generator)
+    assert batches.shape == (3, 7, 2)
+    rows = batches[..., 0] / 2  # row index of each sampled row
+    for seed_rows in rows:
+        assert len(set(seed_rows.tolist())) == 7  # without replacement
+    assert not torch.equal(batches[0], batches[1])
+    with pytest.raises(ValueError, match="size"):
+        train.init_batches(x, 3, 21, generator)
+
+
+def test_seed_weights_are_distinct_with_a_batch_per_seed_and_identical_with_a_shared_one(generator):
+    x, _, _, _ = data.digits()
+    spec = nets.NetworkSpec(64, 3, norm="none", activation="relu", init="iterative_orthogonalization")
+    shared = train.init_weights(3, 64, spec, generator, x_init=x[:300], v_prime="input")
+    assert not train.distinct_across_seeds(shared[:-1])
+    per_seed = train.init_weights(
+        3, 64, spec, generator, x_init=train.init_batches(x, 3, 192, generator), v_prime="input"
+    )
+    assert train.distinct_across_seeds(per_seed[:-1])
+    # One identical pair is enough to fail.
+    assert not train.distinct_across_seeds([torch.cat([per_seed[0], per_seed[0][:1]])])
+    with pytest.raises(ValueError, match="one per seed"):
+        train.init_weights(2, 64, spec, generator, x_init=train.init_batches(x, 3, 192, generator))
+
+
+@pytest.mark.parametrize("activation, floor", LOGIT_FLOORS)
+def test_the_logit_activation_caps_the_loss_at_its_floor(activation, floor):
+    assert train.logit_activation_loss_floor(activation) == pytest.approx(floor, abs=1e-9)
+    # The best logits through the activation (true class at its maximum, the others at its minimum) reach it.
+    best = nets.resolve_activation(activation)(torch.tensor([[60.0] + [-60.0] * 9]))
+    loss = torch.nn.functional.cross_entropy(best, torch.tensor([0]))
+    assert loss.item() == pytest.approx(floor, abs=1e-5)
 
 
 def test_swapped_svd_factors_lose_the_property(generator):
@@ -79,6 +148,31 @@ def test_batched_training_equals_training_each_seed_alone():
     assert history[history.epoch == 2].loss.mean() < history[history.epoch == 0].loss.mean()
 
 
+def test_sgd_records_the_initial_weights_and_the_last_layers_rms():
+    x, y = torch.randn(40, 6, generator=torch.Generator().manual_seed(0)), torch.arange(40) % 3
+    spec = nets.NetworkSpec(5, 2, norm="none", activation="relu", init="he")
+    weights = train.init_weights(2, 6, spec, nets.make_generator(1), classes=3)
+    result = train.sgd(x, y, weights, spec, 1, nets.make_generator(2), lr=0.1, batch_size=8, probe=x[:10])
+    for before, initial in zip(weights, result.initial_weights, strict=True):
+        torch.testing.assert_close(before, initial)
+    _, hidden = train.predict(x[:10], weights, spec)
+    start = result.history[result.history.epoch == 0].sort_values("seed")
+    np.testing.assert_allclose(start.rms, hidden.double().square().mean((-2, -1)).sqrt().numpy(), rtol=1e-6)
+
+
+def test_the_activation_on_the_logits_is_an_option_of_training():
+    x, y = torch.randn(40, 6, generator=torch.Generator().manual_seed(0)), torch.arange(40) % 3
+    spec = nets.NetworkSpec(5, 2, norm="layer", centering=True, order="act_norm", activation="sigmoid", init="gaussian")
+    weights = train.init_weights(2, 6, spec, nets.make_generator(1), classes=3)
+    linear, _ = train.predict(x, weights, spec)
+    capped, _ = train.predict(x, weights, spec, logit_activation=True)
+    torch.testing.assert_close(capped, torch.sigmoid(linear))
+    result = train.sgd(x, y, weights, spec, 1, nets.make_generator(2), lr=0.1, batch_size=8, logit_activation=True)
+    start = result.history[result.history.epoch == 0].loss.to_numpy()
+    expected = torch.nn.functional.cross_entropy(capped.transpose(1, 2), y.expand(2, -1), reduction="none").mean(-1)
+    np.testing.assert_allclose(start, expected.double().numpy(), rtol=1e-6)
+
+
 def test_training_stops_cleanly_on_a_non_finite_loss():
     # exp of exp of large weights overflows float32 within the first epoch.
     x, y = torch.randn(40, 6, generator=torch.Generator().manual_seed(0)), torch.arange(40) % 3
@@ -107,6 +201,8 @@ def test_bad_training_arguments(generator):
         train.init_weights(1, 4, spec.with_changes(init="xavier"), generator, classes=0)
     with pytest.raises(ValueError, match="v_prime"):
         train.orthogonalizing_weight(torch.randn(1, 4, 4), 4, generator, "random")
+    with pytest.raises(ValueError, match="scale"):
+        train.orthogonalizing_weight(torch.randn(1, 4, 4), 4, generator, "haar", scale="unit")
 
 
 def test_fit_initialises_and_trains_every_seed(generator):
@@ -115,3 +211,6 @@ def test_fit_initialises_and_trains_every_seed(generator):
     result = train.fit(x, y, spec, seeds=2, epochs=2, generator=generator, lr=0.05, batch_size=8, v_prime="input")
     assert result.message is None and sorted(result.history.seed.unique()) == [0, 1]
     assert result.weights[-1].shape == (2, 6, 3)
+    assert not train.distinct_across_seeds(result.initial_weights[:-1])  # the whole of x, shared by both seeds
+    per_seed = train.fit(x, y, spec, 2, 1, generator, lr=0.05, batch_size=8, v_prime="sample", init_batch=20)
+    assert per_seed.message is None and train.distinct_across_seeds(per_seed.initial_weights[:-1])
