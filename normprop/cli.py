@@ -122,9 +122,9 @@ def task_settings(args: argparse.Namespace) -> Iterator[str]:
 def print_task_logs(claims: Sequence[Claim], preset: str) -> None:
     """Per notebook: how many tasks, computed where, read from the cache (``build/<preset>/*.tasks.json``)."""
     width = max(len(claim.notebook) for claim in claims)
-    print()
+    print("\nwhere the sweeps' tasks ran:")
     for claim in claims:
-        print(f"{claim.notebook:<{width}}  {tasks.describe_task_log(tasks.read_task_log(claim.notebook, preset))}")
+        print(f"  {claim.notebook:<{width}}  {tasks.describe_task_log(tasks.read_task_log(claim.notebook, preset))}")
 
 
 def _run(args: argparse.Namespace, claims: Sequence[Claim], write_report: bool) -> int:
