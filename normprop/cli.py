@@ -101,13 +101,14 @@ def task_settings(args: argparse.Namespace) -> Iterator[str]:
         from distributed import LocalCluster
 
         cluster = LocalCluster(
-            n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+            n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0",
             silence_logs=logging.ERROR,
         )  # fmt: skip
         address = cluster.scheduler_address
     try:
         if address:
-            variables["NORMPROP_SCHEDULER"] = address
+            # one torch thread per task on the workers (each runs one task per thread), not this machine's share
+            variables.update(NORMPROP_SCHEDULER=address, NORMPROP_TASK_THREADS="1")
             where = f"on the Dask scheduler {address} ({_count_workers(address)} workers)"
         else:
             where = "in each notebook's kernel" + (" (NORMPROP_WORKERS)" if os.environ.get("NORMPROP_WORKERS") else "")

@@ -59,6 +59,7 @@ class Session:
     generator: torch.Generator
     device: torch.device
     _run: ClaimRun = field(repr=False)
+    #: torch threads of every task (:func:`normprop.tasks.task_threads`), wherever it runs.
     threads: int = 1
     #: Where sweeps' tasks run; None: chosen from the environment at the first sweep
     #: (:func:`normprop.tasks.executor_from_environment`).
@@ -186,7 +187,7 @@ def start(
     run = ClaimRun(claim.notebook, preset, started=time.perf_counter())
     set_theme()
     generator = make_generator(seed, resolved)
-    session = Session(claim, preset, seed, sizes, generator, resolved, run, torch.get_num_threads())
+    session = Session(claim, preset, seed, sizes, generator, resolved, run, tasks.task_threads())
     session.cache = result_cache()
     session.task_log_path.unlink(missing_ok=True)  # never a previous run's
     return session

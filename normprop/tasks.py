@@ -153,11 +153,12 @@ class DaskExecutor:
 
     @classmethod
     def local(cls, workers: int) -> DaskExecutor:
-        """A ``LocalCluster`` of ``workers`` processes with one thread each, on 127.0.0.1, no dashboard."""
+        """A ``LocalCluster`` of ``workers`` processes with one thread each, on 127.0.0.1 (its HTTP endpoints on a
+        free port)."""
         from distributed import Client, LocalCluster
 
         cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0",
             silence_logs=logging.ERROR,
         )  # fmt: skip
         return cls(Client(cluster, set_as_default=False), cluster)
@@ -186,6 +187,20 @@ class DaskExecutor:
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def task_threads() -> int:
+    """torch threads for each task: ``$NORMPROP_TASK_THREADS`` if set, else this process's (the session's).
+
+    ``normprop run --scheduler/--workers`` sets it to 1 for the notebooks it runs: a worker process of a cluster
+    runs one task per thread it has, and must not take the thread count of the machine the notebook runs on.
+    """
+    value = os.environ.get("NORMPROP_TASK_THREADS", "").strip()
+    if not value:
+        return torch.get_num_threads()
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"NORMPROP_TASK_THREADS must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def executor_from_environment() -> Executor:

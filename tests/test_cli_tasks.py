@@ -14,14 +14,15 @@ SWEEP = (
     "session = npp.start(NAME, preset, seed=seed, threads=threads)\n"
     "table = session.grid('tiny', lambda width, generator: {'v': float(width)}, width=[1, 2, 3])\n"
     "session.finish({'the check': table.v.tolist() == [1.0, 2.0, 3.0]},\n"
-    "               {'cache_off': session.cache is None, 'scheduler': os.environ.get('NORMPROP_SCHEDULER', '')})"
+    "               {'cache_off': session.cache is None, 'scheduler': os.environ.get('NORMPROP_SCHEDULER', ''),\n"
+    "                'task_threads': session.threads})"
 )
 
 
 @pytest.fixture
 def build(tmp_path, monkeypatch):
     monkeypatch.setenv("NORMPROP_BUILD_DIR", str(tmp_path))
-    for name in ("NORMPROP_SCHEDULER", "NORMPROP_WORKERS", "NORMPROP_NO_CACHE"):
+    for name in ("NORMPROP_SCHEDULER", "NORMPROP_WORKERS", "NORMPROP_NO_CACHE", "NORMPROP_TASK_THREADS"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path
 
@@ -53,6 +54,6 @@ def test_run_with_workers_and_no_cache_end_to_end(build, tmp_path, monkeypatch, 
     assert "01_orthogonality  3 tasks: 3 computed (Dask scheduler tcp://127.0.0.1:" in out
     record = json.loads((build / "quick" / "01_orthogonality.json").read_text())
     assert record["verdict"] == "reproduced" and record["numbers"]["cache_off"] is True
-    assert record["numbers"]["scheduler"].startswith("tcp://127.0.0.1:")
+    assert record["numbers"]["scheduler"].startswith("tcp://127.0.0.1:") and record["numbers"]["task_threads"] == 1
     assert not (build / "cache").exists()
     assert "NORMPROP_SCHEDULER" not in os.environ and "NORMPROP_NO_CACHE" not in os.environ

@@ -31,6 +31,7 @@ def session(tmp_path, monkeypatch):
     monkeypatch.setenv("NORMPROP_BUILD_DIR", str(tmp_path))
     monkeypatch.delenv("NORMPROP_SCHEDULER", raising=False)
     monkeypatch.delenv("NORMPROP_WORKERS", raising=False)
+    monkeypatch.delenv("NORMPROP_TASK_THREADS", raising=False)
     session = npp.start("01", "quick", seed=5, threads=1)
     session.cache = None
     yield session
@@ -124,6 +125,11 @@ def test_the_executor_follows_the_environment(monkeypatch):
         tasks.executor_from_environment()
     monkeypatch.delenv("NORMPROP_WORKERS")
     assert isinstance(tasks.executor_from_environment(), tasks.InProcessExecutor)
+    monkeypatch.setenv("NORMPROP_TASK_THREADS", "3")
+    assert tasks.task_threads() == 3
+    monkeypatch.setenv("NORMPROP_TASK_THREADS", "0")
+    with pytest.raises(ValueError, match="NORMPROP_TASK_THREADS"):
+        tasks.task_threads()
 
 
 def test_a_dask_cluster_gives_the_same_numbers_as_this_process(session, monkeypatch):
@@ -134,7 +140,7 @@ def test_a_dask_cluster_gives_the_same_numbers_as_this_process(session, monkeypa
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # as if defined in a notebook cell
     in_process = session.grid("gaps", gap_chain, fixed={"depth": 20}, seeds=6, shard=3, width=[8, 16, 32])
     cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, host="127.0.0.1", processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, host="127.0.0.1", processes=True, dashboard_address=":0"
     )  # fmt: skip
     try:
         monkeypatch.setenv("NORMPROP_SCHEDULER", cluster.scheduler_address)
