@@ -84,6 +84,8 @@ def test_tasks_run_with_the_sessions_threads_and_dtype(session):
     finally:
         torch.set_num_threads(1)
     assert table.threads.tolist() == [1]
+    devices = session.cases("device", lambda generator: {"device": str(generator.device)}, [{}])
+    assert devices.device.tolist() == [str(session.device)] == ["cpu"]  # the generator is made on the device
     assert session.cases("dtype", lambda generator: {"dtype": str(torch.get_default_dtype())}, [{}]).dtype[0] == (
         "torch.float32"
     )
