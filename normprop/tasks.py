@@ -373,5 +373,7 @@ def describe_task_log(log: Mapping[str, Any] | None) -> str:
     """One line: how many tasks, how many computed where, how many read from the cache."""
     if not log:
         return "no task sweeps recorded"
-    where = ", ".join(log["where"]) or "nowhere"
+    if not log["computed"]:
+        return f"{log['tasks']} tasks: all from the cache"
+    where = ", ".join(log["where"])
     return f"{log['tasks']} tasks: {log['computed']} computed ({where}), {log['cached']} from the cache"
