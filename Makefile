@@ -73,5 +73,7 @@ book: setup
 benchmark: setup
 	$(BIN)/python benchmarks/bench_sweeps.py
 
+## Remove what runs leave behind: build/ (executed notebooks, records, quick-preset figures and the task result
+## cache build/cache/, so the next run recomputes every sweep) and the tools' caches.
 clean:
 	rm -rf build .pytest_cache .ruff_cache .hypothesis

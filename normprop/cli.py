@@ -10,18 +10,27 @@ Each notebook has a wall-clock limit (``--timeout``, default per preset in
 one run per preset at a time (``build/<preset>/.lock``). Exit status: 0 every claim reproduced; 1 a claim
 not reproduced, a notebook failed or timed out; 2 bad arguments; 75 another run of the preset is going;
 130 stopped by SIGINT (Ctrl-C), 143 by SIGTERM.
+
+The notebooks' sweeps are tasks (:mod:`normprop.tasks`): run in each notebook's kernel by default, on a Dask
+cluster with ``--scheduler tcp://HOST:PORT`` (or a ``LocalCluster`` of ``--workers N`` processes, started for
+the run and shared by its notebooks), with results cached under ``build/cache/`` unless ``--no-cache``. The
+flags reach the kernels as ``NORMPROP_SCHEDULER`` and ``NORMPROP_NO_CACHE``; the run prints where each
+notebook's tasks ran.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import os
 import shlex
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
-from normprop import provenance, report
+from normprop import provenance, report, tasks
+from normprop.cache import cache_dir, cache_disabled
 from normprop.catalog import CLAIMS, Claim, find_claim
 from normprop.lock import LockHeld, preset_lock
 from normprop.paths import notebooks_dir, relative_to_root, repo_root
@@ -36,6 +45,7 @@ from normprop.runner import (
     catch_stop_signals,
     default_timeout,
     execute_all,
+    kernel_settings,
     plan_jobs,
 )
 
@@ -68,17 +78,69 @@ def _say_stopped(stop: StopSignal) -> None:
         print(f"\nnormprop: stopped by {stop.name}: running notebooks were stopped, the rest not started.")
 
 
+def _count_workers(address: str) -> int:
+    """Connect to the scheduler at ``address`` and count its workers (a clear error if it cannot be reached)."""
+    from distributed import Client
+
+    try:
+        with Client(address, timeout="10s", set_as_default=False) as client:
+            return len(client.scheduler_info().get("workers", {}))
+    except (OSError, TimeoutError) as error:
+        raise ValueError(f"--scheduler: cannot reach a Dask scheduler at {address}: {error}") from None
+
+
+@contextmanager
+def task_settings(args: argparse.Namespace) -> Iterator[str]:
+    """Where the notebooks' tasks will run (a LocalCluster for ``--workers``, started here and closed after the
+    run), passed to their kernels through the environment; yields a line saying so."""
+    variables, cluster = {}, None
+    if args.no_cache:
+        variables["NORMPROP_NO_CACHE"] = "1"
+    address = args.scheduler
+    if args.workers:
+        from distributed import LocalCluster
+
+        cluster = LocalCluster(
+            n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0",
+            silence_logs=logging.ERROR,
+        )  # fmt: skip
+        address = cluster.scheduler_address
+    try:
+        if address:
+            # one torch thread per task on the workers (each runs one task per thread), not this machine's share
+            variables.update(NORMPROP_SCHEDULER=address, NORMPROP_TASK_THREADS="1")
+            where = f"on the Dask scheduler {address} ({_count_workers(address)} workers)"
+        else:
+            where = "in each notebook's kernel" + (" (NORMPROP_WORKERS)" if os.environ.get("NORMPROP_WORKERS") else "")
+        with kernel_settings(variables):
+            cache = "off" if cache_disabled() else f"{relative_to_root(cache_dir())}/"
+            yield f"tasks: {where}; result cache: {cache}"
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def print_task_logs(claims: Sequence[Claim], preset: str) -> None:
+    """Per notebook: how many tasks, computed where, read from the cache (``build/<preset>/*.tasks.json``)."""
+    width = max(len(claim.notebook) for claim in claims)
+    print("\nwhere the sweeps' tasks ran:")
+    for claim in claims:
+        print(f"  {claim.notebook:<{width}}  {tasks.describe_task_log(tasks.read_task_log(claim.notebook, preset))}")
+
+
 def _run(args: argparse.Namespace, claims: Sequence[Claim], write_report: bool) -> int:
     """Run ``claims`` under the preset's lock, with stop signals caught; the report too if asked."""
     timeout = args.timeout if args.timeout is not None else default_timeout(args.preset)
     with catch_stop_signals() as stop:
         try:
-            with preset_lock(args.preset, args.command_line):
+            with preset_lock(args.preset, args.command_line), task_settings(args) as where:
+                print(where)
                 if write_report:
                     return _reproduce(args, claims, timeout, stop)
                 outcomes = execute_all(claims, args.preset, args.jobs, timeout, stop, progress=not args.no_progress)
                 _say_stopped(stop)
                 print_table(claims, outcomes)
+                print_task_logs(claims, args.preset)
                 print(f"\nexecuted notebooks, logs and records: build/{args.preset}/")
                 return _exit_code(outcomes, stop)
         except LockHeld as error:
@@ -102,6 +164,7 @@ def _reproduce(args: argparse.Namespace, claims: Sequence[Claim], timeout: float
     outcomes = execute_all(claims, args.preset, jobs, timeout, stop, progress=not args.no_progress)
     _say_stopped(stop)
     print_table(claims, outcomes)
+    print_task_logs(claims, args.preset)
     result = report.build_report(claims, args.preset, outcomes, environment, run=run, seeds=seeds, stopped_by=stop.name)
     json_path, markdown_path = report.write_report(result, args.preset)
     print(f"\nreport: {relative_to_root(markdown_path)} and {relative_to_root(json_path)}")
@@ -159,6 +222,20 @@ def _add_run_options(command: argparse.ArgumentParser, default_preset: str) -> N
         help=f"wall-clock limit per notebook, kernel start included (default by preset: {defaults})",
     )  # fmt: skip
     command.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    where = command.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", default=os.environ.get("NORMPROP_SCHEDULER") or None,
+        help="run the sweeps' tasks on the Dask scheduler at ADDRESS, e.g. tcp://10.0.0.5:8786 "
+        "(default: $NORMPROP_SCHEDULER, else in each notebook's kernel)",
+    )  # fmt: skip
+    where.add_argument(
+        "--workers", type=_positive, default=None, metavar="N",
+        help="run the sweeps' tasks on a Dask LocalCluster of N worker processes started for this run",
+    )  # fmt: skip
+    command.add_argument(
+        "--no-cache", action="store_true", default=False,
+        help="compute every task, neither reading nor writing build/cache/ (also: NORMPROP_NO_CACHE=1)",
+    )  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

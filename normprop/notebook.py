@@ -8,21 +8,35 @@ A notebook reads from its ``parameters`` cell to its verdict::
 
 The notebook's name appears once, in :func:`start`; everything that depends on it (its preset sizes, where
 its record and figures go) is derived from the session.
+
+Sweeps are declared through the session, as independent tasks (:mod:`normprop.tasks`)::
+
+    table = session.grid("fig2b", gap_chain, fixed={"depth": 500}, seeds=20, shard=10, width=[16, 32, 64])
+
+Each task gets its own generator, seeded from the session's seed, the notebook, the sweep's name and the
+task's configuration (and seed shard); results are cached under ``build/cache/``; tasks run in the kernel, or on
+a Dask cluster when ``$NORMPROP_SCHEDULER`` names one (``normprop run --scheduler``). Where they ran is
+written to ``build/<preset>/<notebook>.tasks.json``, which ``normprop run`` prints.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import matplotlib.pyplot as plt
+import pandas as pd
 import torch
 
+from normprop import tasks
+from normprop.cache import ResultCache, result_cache
 from normprop.catalog import Claim, find_claim
+from normprop.files import write_text_atomic
 from normprop.nets import make_generator
 from normprop.plotting import save_figure, set_theme
 from normprop.presets import load_preset
@@ -45,6 +59,14 @@ class Session:
     generator: torch.Generator
     device: torch.device
     _run: ClaimRun = field(repr=False)
+    #: torch threads of every task (:func:`normprop.tasks.task_threads`), wherever it runs.
+    threads: int = 1
+    #: Where sweeps' tasks run; None: chosen from the environment at the first sweep
+    #: (:func:`normprop.tasks.executor_from_environment`).
+    executor: tasks.Executor | None = field(default=None, repr=False)
+    #: The result cache; None: no cache (``NORMPROP_NO_CACHE=1``).
+    cache: ResultCache | None = field(default=None, repr=False)
+    sweeps: dict[str, tasks.SweepReport] = field(default_factory=dict, repr=False)
 
     @property
     def notebook(self) -> str:
@@ -54,6 +76,69 @@ class Session:
     def band(self) -> dict[str, Any]:
         """seaborn's bootstrap 95% error band, seeded so that regenerated figures are byte-identical."""
         return {"errorbar": ("ci", 95), "seed": self.seed}
+
+    @property
+    def sweep_settings(self) -> tasks.SweepSettings:
+        return tasks.SweepSettings(self.seed, self.notebook, str(self.device), self.threads)
+
+    def grid(
+        self,
+        name: str,
+        function: Callable[..., pd.DataFrame | Mapping[str, Any]],
+        /,
+        fixed: Mapping[str, Any] | None = None,
+        seeds: int | None = None,
+        shard: int | None = None,
+        **axes: Sequence[Any],
+    ) -> pd.DataFrame:
+        """The sweep ``name``: ``function(**configuration, **fixed, generator=...)`` for every combination of
+        the ``axes`` values (``itertools.product`` order), each an independent task, in one table with the
+        configuration's values as columns.
+
+        With ``seeds`` the function also gets ``seeds=`` (how many seeds to batch) and must return a ``seed``
+        column; ``shard`` splits the seeds into tasks of at most that many (for a cluster), each with its own
+        generator. ``name`` must differ between the sweeps of a notebook: it enters every task's seed.
+        """
+        return self.cases(name, function, tasks.grid_configurations(**axes), fixed, seeds, shard)
+
+    def cases(
+        self,
+        name: str,
+        function: Callable[..., pd.DataFrame | Mapping[str, Any]],
+        configurations: Iterable[Mapping[str, Any]],
+        /,
+        fixed: Mapping[str, Any] | None = None,
+        seeds: int | None = None,
+        shard: int | None = None,
+    ) -> pd.DataFrame:
+        """Like :meth:`grid`, for a list of configurations that is not a product (paired settings, say)."""
+        if self.executor is None:
+            self.executor = tasks.executor_from_environment()
+        table, report = tasks.run_sweep(
+            name, function, configurations, self.sweep_settings, fixed, seeds, shard, self.executor, self.cache
+        )
+        self.sweeps[name] = report
+        self._write_task_log()
+        return table
+
+    @property
+    def task_log_path(self) -> Path:
+        return tasks.task_log_path(self.notebook, self.preset)
+
+    def _write_task_log(self) -> None:
+        """Where this notebook's tasks ran and how many came from the cache (``normprop run`` prints it)."""
+        sweeps = {name: report.as_dict() for name, report in self.sweeps.items()}
+        totals = {key: sum(sweep[key] for sweep in sweeps.values()) for key in ("tasks", "cached", "computed")}
+        where = sorted({sweep["where"] for sweep in sweeps.values() if sweep["computed"]})
+        log = {"notebook": self.notebook, "preset": self.preset, **totals, "where": where, "sweeps": sweeps}
+        self.task_log_path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(self.task_log_path, json.dumps(log, indent=2, sort_keys=True) + "\n")
+
+    def close(self) -> None:
+        """Let go of the executor (a Dask client, or a LocalCluster this session started)."""
+        if self.executor is not None:
+            self.executor.close()
+            self.executor = None
 
     def save_figure(self, fig: plt.Figure, stem: str) -> list[Path]:
         """Write ``stem.png`` and ``stem.pdf`` where this preset's figures go (paper: ``figures/``)."""
@@ -73,6 +158,7 @@ class Session:
         ``supporting`` checks are recorded and printed but do not enter the verdict: results from a related
         paper that this notebook reports without claiming them.
         """
+        self.close()
         verdict = self._run.record(checks, numbers, supporting or {})
         for name, ok in checks.items():
             print(f"{'ok  ' if ok else 'FAIL'}  {name}")
@@ -93,10 +179,15 @@ def start(
     **overrides: Any,
 ) -> Session:
     """Set a notebook up: its preset sizes (``overrides`` change single sizes), torch threads and device,
-    the plot theme, one explicit generator seeded with ``seed``, and the results record."""
+    the plot theme, one explicit generator seeded with ``seed``, the results record, and the result cache
+    (none when ``$NORMPROP_NO_CACHE`` is set)."""
     claim = find_claim(notebook)
     sizes = load_preset(claim.notebook, preset, **overrides)
     resolved = configure(threads=threads, device=device)
     run = ClaimRun(claim.notebook, preset, started=time.perf_counter())
     set_theme()
-    return Session(claim, preset, seed, sizes, make_generator(seed, resolved), resolved, run)
+    generator = make_generator(seed, resolved)
+    session = Session(claim, preset, seed, sizes, generator, resolved, run, tasks.task_threads())
+    session.cache = result_cache()
+    session.task_log_path.unlink(missing_ok=True)  # never a previous run's
+    return session

@@ -33,6 +33,7 @@ _PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "stable_rank_depth": 60,
             "activation_depth": 40,
             "activation_width": 64,
+            "seeds_per_task": 10,
         },
         "paper": {
             "seeds": 20,
@@ -51,6 +52,7 @@ _PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "stable_rank_depth": 100,
             "activation_depth": 100,
             "activation_width": 128,
+            "seeds_per_task": 20,
         },
     },
     "02_entropy": {
@@ -191,6 +193,7 @@ _FULL_CHANGES: dict[str, dict[str, Any]] = {
         "stable_rank_widths": [16, 32, 64, 128, 256, 512, 1024],
         "activation_depth": 500,
         "activation_width": 512,
+        "seeds_per_task": 10,  # 10 tasks per configuration, for a cluster
     },
     "02_entropy": {"seeds": 100, "depth": 500, "widths": [8, 12, 16, 32, 64, 128, 256, 512, 1024]},
     # 2023 validation MLP: n = 10, d up to 1000 (ablations to 4000), 30 layers, 10 repetitions.

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +101,23 @@ def catch_stop_signals() -> Iterator[StopSignal]:
             signal.signal(signum, handler)
 
 
+@contextmanager
+def kernel_settings(variables: Mapping[str, str]) -> Iterator[None]:
+    """Within the block, the notebooks started get ``variables`` in their environment (each papermill, and so
+    its kernel, inherits this process's): how ``--scheduler`` and ``--no-cache`` reach the notebooks'
+    sessions (``NORMPROP_SCHEDULER``, ``NORMPROP_NO_CACHE``). The previous values come back afterwards."""
+    previous = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 class Job(Protocol):
     """A notebook being executed."""
 
@@ -134,6 +151,7 @@ class NotebookJob:
         self._temporary = temporary_path(self.output, ".ipynb")  # papermill wants the .ipynb extension
         # Never report a stale verdict, nor leave an executed copy that is not this run's.
         record_path(self.claim.notebook, self.preset).unlink(missing_ok=True)
+        (folder / f"{self.claim.notebook}.tasks.json").unlink(missing_ok=True)  # normprop.tasks.task_log_path
         self.output.unlink(missing_ok=True)
         source = notebooks_dir() / f"{self.claim.notebook}.ipynb"
         command = [sys.executable, "-m", "papermill", str(source), str(self._temporary), "-p", "preset", self.preset]

@@ -8,6 +8,10 @@ Instead of hand-built loops of ``pd.concat``, a notebook states its grid::
 ``itertools.product`` (the last axis varies fastest), so that draws from a shared generator happen in a
 fixed order and the table is the same on every run. Each call returns a table (one row per seed and
 layer, say) or a mapping (one row); the configuration's values are added as columns.
+
+These run in the caller's process and let the function draw from whatever it closes over. A notebook's
+sweeps go through :meth:`normprop.notebook.Session.grid` / ``cases`` instead: each configuration becomes an
+independent task with its own generator, cached, and runnable on a Dask cluster (:mod:`normprop.tasks`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,16 @@ def configurations(**axes: Sequence[Any]) -> Iterator[dict[str, Any]]:
         yield dict(zip(names, values, strict=True))
 
 
+def label_table(result: pd.DataFrame | Mapping[str, Any], configuration: Mapping[str, Any]) -> pd.DataFrame:
+    """A copy of ``result`` (a table, or a mapping as one row) with the configuration's values as columns; a
+    column the result already has is left as it is; a callable is recorded by its name."""
+    table = result.copy() if isinstance(result, pd.DataFrame) else pd.DataFrame([dict(result)])
+    for name, value in configuration.items():
+        if name not in table:
+            table[name] = getattr(value, "__name__", repr(value)) if callable(value) else value
+    return table
+
+
 def grid(
     function: Callable[..., pd.DataFrame | Mapping[str, Any]],
     fixed: Mapping[str, Any] | None = None,
@@ -48,14 +62,7 @@ def cases(
     fixed: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Like :func:`grid`, for a list of configurations that is not a product (paired settings, say)."""
-    tables = []
-    for configuration in configurations:
-        result = function(**configuration, **(fixed or {}))
-        table = result.copy() if isinstance(result, pd.DataFrame) else pd.DataFrame([dict(result)])
-        for name, value in configuration.items():
-            if name not in table:
-                table[name] = getattr(value, "__name__", repr(value)) if callable(value) else value
-        tables.append(table)
+    tables = [label_table(function(**values, **(fixed or {})), values) for values in configurations]
     if not tables:
         raise ValueError("configurations must hold at least one configuration")
     return pd.concat(tables, ignore_index=True)
