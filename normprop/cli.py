@@ -33,7 +33,7 @@ from normprop import provenance, report, tasks
 from normprop.cache import cache_dir, cache_disabled
 from normprop.catalog import CLAIMS, Claim, find_claim
 from normprop.lock import LockHeld, preset_lock
-from normprop.paths import notebooks_dir, relative_to_root, repo_root
+from normprop.paths import build_dir, notebooks_dir, relative_to_root, repo_root
 from normprop.presets import PRESET_NAMES
 from normprop.results import REPRODUCED
 from normprop.runner import (
@@ -141,7 +141,7 @@ def _run(args: argparse.Namespace, claims: Sequence[Claim], write_report: bool) 
                 _say_stopped(stop)
                 print_table(claims, outcomes)
                 print_task_logs(claims, args.preset)
-                print(f"\nexecuted notebooks, logs and records: build/{args.preset}/")
+                print(f"\nexecuted notebooks, logs and records: {relative_to_root(build_dir(args.preset))}/")
                 return _exit_code(outcomes, stop)
         except LockHeld as error:
             print(f"normprop: {error}", file=sys.stderr)
