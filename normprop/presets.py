@@ -64,6 +64,21 @@ _PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "widths": [8, 16, 32, 128],
             "main_width": 128,
             "activations": ["identity", "tanh", "sin", "centered_relu", "relu", "sigmoid"],
+            # The floor of the isometry gap over batch sizes at d = floor_width_ratio * n, and over widths at n =
+            # batch_size, from isotropic Gaussian inputs, averaged over the last 40% of floor_depth layers.
+            "floor_depth": 100,
+            "floor_every": 5,
+            "floor_batch_sizes": [4, 8, 16, 32],
+            "floor_width_ratio": 16,
+            "floor_widths": [32, 64, 128, 256, 512],
+            # The law of a pre-activation row over gaussian_groups x gaussian_networks independent networks.
+            "gaussian_widths": [32, 64, 128, 256, 512],
+            "gaussian_depth": 40,
+            "gaussian_every": 10,
+            "gaussian_groups": 5,
+            "gaussian_networks": 100,
+            "gaussian_bandwidth": 1.0,
+            "gaussian_null_replicates": 200,
         },
         "paper": {
             "seeds": 20,
@@ -73,6 +88,18 @@ _PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "widths": [8, 12, 16, 32, 64, 128, 256],
             "main_width": 128,
             "activations": ["identity", "tanh", "sin", "centered_relu", "relu", "sigmoid"],
+            "floor_depth": 200,
+            "floor_every": 5,
+            "floor_batch_sizes": [4, 8, 16, 32],
+            "floor_width_ratio": 16,
+            "floor_widths": [32, 64, 128, 256, 512],
+            "gaussian_widths": [32, 64, 128, 256, 512],
+            "gaussian_depth": 40,
+            "gaussian_every": 5,
+            "gaussian_groups": 10,
+            "gaussian_networks": 200,
+            "gaussian_bandwidth": 1.0,
+            "gaussian_null_replicates": 500,
         },
     },
     "03_isometry": {
@@ -195,7 +222,17 @@ _FULL_CHANGES: dict[str, dict[str, Any]] = {
         "activation_width": 512,
         "seeds_per_task": 10,  # 10 tasks per configuration, for a cluster
     },
-    "02_entropy": {"seeds": 100, "depth": 500, "widths": [8, 12, 16, 32, 64, 128, 256, 512, 1024]},
+    "02_entropy": {
+        "seeds": 100,
+        "depth": 500,
+        "widths": [8, 12, 16, 32, 64, 128, 256, 512, 1024],
+        "floor_depth": 1000,
+        "floor_batch_sizes": [4, 8, 16, 32, 64],
+        "floor_widths": [32, 64, 128, 256, 512, 1024, 2048],
+        "gaussian_widths": [32, 64, 128, 256, 512, 1024],
+        "gaussian_groups": 20,
+        "gaussian_networks": 500,
+    },
     # 2023 validation MLP: n = 10, d up to 1000 (ablations to 4000), 30 layers, 10 repetitions.
     "03_isometry": {"seeds": 10, "width": 1000, "ablation_widths": [64, 250, 1000, 4000]},
     # 2024: n = d = 100, depths to 1000, 10 repetitions.

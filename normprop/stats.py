@@ -154,3 +154,39 @@ def compare_decay_rates(
         mean_ci(difference, confidence),
         last_layer,
     )
+
+
+def per_seed_power_law(
+    table: pd.DataFrame, variables: list[str], y: str, confidence: float = 0.95
+) -> dict[str, Estimate]:
+    """Fit ``y = C * prod_k x_k^(a_k)`` (least squares in log-log) to each seed alone; mean and CI over seeds.
+
+    Returns one :class:`Estimate` per exponent ``a_k``, keyed by the variable's name, and one for the prefactor
+    under ``"prefactor"``: the mean and CI of ``log C`` over seeds, exponentiated (a geometric mean). As in
+    :func:`per_seed_slope`, the spread is that of whole networks. Every value of ``y`` and of the variables must
+    be positive and finite, and each seed needs more rows than ``len(variables) + 1`` parameters.
+    """
+    if not variables:
+        raise ValueError("variables must name at least one column")
+    for column in ("seed", *variables, y):
+        if column not in table:
+            raise ValueError(f"table must have a {column!r} column; it has {sorted(table.columns)}")
+    values = table[[*variables, y]].to_numpy(dtype=float)
+    if not (np.isfinite(values).all() and (values > 0).all()):
+        raise ValueError(f"columns {[*variables, y]} must be positive and finite for a log-log fit")
+    fits = []
+    for seed, group in table.groupby("seed"):
+        if len(group) <= len(variables) + 1:
+            raise ValueError(f"seed {seed} has {len(group)} rows, too few to fit {len(variables) + 1} parameters")
+        design = np.column_stack([np.ones(len(group)), np.log(group[variables].to_numpy(dtype=float))])
+        fits.append(np.linalg.lstsq(design, np.log(group[y].to_numpy(dtype=float)), rcond=None)[0])
+    fits = np.asarray(fits)
+    result = {name: mean_ci(fits[:, 1 + index], confidence) for index, name in enumerate(variables)}
+    log_prefactor = mean_ci(fits[:, 0], confidence)
+    result["prefactor"] = Estimate(
+        float(np.exp(log_prefactor.mean)),
+        float(np.exp(log_prefactor.low)),
+        float(np.exp(log_prefactor.high)),
+        log_prefactor.count,
+    )
+    return result

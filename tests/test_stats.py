@@ -109,3 +109,27 @@ def test_compare_decay_rates_pairs_the_seeds():
     assert stats.compare_decay_rates(table, "potential", "potential", last_layer=5).agrees
     with pytest.raises(ValueError, match="last_layer"):
         stats.compare_decay_rates(table, "potential", "predicted", last_layer=1)
+
+
+def test_per_seed_power_law_recovers_exponents_and_prefactor():
+    rng = np.random.default_rng(0)
+    rows = []
+    for seed in range(6):
+        for n in [4, 8, 16]:
+            for d in [32, 64, 128]:
+                noise = math.exp(0.01 * rng.standard_normal())
+                rows.append({"seed": seed, "n": n, "d": d, "gap": 0.3 * n**2.0 / d**1.2 * noise})
+    fit = stats.per_seed_power_law(pd.DataFrame(rows), ["n", "d"], "gap")
+    assert fit["n"].mean == pytest.approx(2.0, abs=0.01) and fit["n"].low < 2.0 < fit["n"].high
+    assert fit["d"].mean == pytest.approx(-1.2, abs=0.01) and fit["d"].count == 6
+    assert fit["prefactor"].mean == pytest.approx(0.3, rel=0.05) and fit["prefactor"].low < fit["prefactor"].high
+
+
+def test_per_seed_power_law_rejects_what_it_cannot_fit():
+    table = pd.DataFrame({"seed": [0, 0, 0, 1, 1, 1], "n": [1, 2, 4] * 2, "gap": [1.0, 2.0, 4.0, 1.0, 2.0, 0.0]})
+    with pytest.raises(ValueError, match="positive"):
+        stats.per_seed_power_law(table, ["n"], "gap")
+    with pytest.raises(ValueError, match="too few"):
+        stats.per_seed_power_law(table.iloc[[0, 1, 3, 4]].assign(gap=1.0), ["n"], "gap")
+    with pytest.raises(ValueError, match="column"):
+        stats.per_seed_power_law(table, ["d"], "gap")
