@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -42,6 +44,25 @@ def mean_ci(values: np.ndarray | list[float], confidence: float = 0.95) -> Estim
     mean = float(values.mean())
     half = float(student_t.ppf(0.5 + confidence / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
     return Estimate(mean, mean - half, mean + half, int(values.size))
+
+
+@lru_cache(maxsize=256)
+def _t_quantile(count: int, confidence: float) -> float:
+    return float(student_t.ppf(0.5 + confidence / 2, count - 1))
+
+
+def t_interval(values: np.ndarray | pd.Series, confidence: float = 0.95) -> tuple[float, float]:
+    """``(low, high)`` of the Student t interval of the mean over seeds, for seaborn's ``errorbar=``.
+
+    The interval of :func:`mean_ci`, as a band: NaN (no band drawn) where there are fewer than two values or a
+    value is not finite, rather than an error, since a plot may legitimately hold an overflowed seed.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.size < 2 or not np.isfinite(values).all():
+        return math.nan, math.nan
+    mean = float(values.mean())
+    half = _t_quantile(values.size, confidence) * float(values.std(ddof=1)) / math.sqrt(values.size)
+    return mean - half, mean + half
 
 
 def fit_line(x: np.ndarray | list[float], y: np.ndarray | list[float]) -> tuple[float, float]:

@@ -133,3 +133,11 @@ def test_per_seed_power_law_rejects_what_it_cannot_fit():
         stats.per_seed_power_law(table.iloc[[0, 1, 3, 4]].assign(gap=1.0), ["n"], "gap")
     with pytest.raises(ValueError, match="column"):
         stats.per_seed_power_law(table, ["d"], "gap")
+
+
+def test_t_interval_is_mean_ci_as_a_band():
+    values = np.array([1.0, 2.0, 4.0, 7.0])
+    estimate = stats.mean_ci(values)
+    assert stats.t_interval(values) == pytest.approx((estimate.low, estimate.high))
+    assert all(math.isnan(v) for v in stats.t_interval(np.array([1.0, math.inf])))
+    assert all(math.isnan(v) for v in stats.t_interval(np.array([3.0])))
