@@ -66,30 +66,34 @@ import torch
 from scipy.stats import spearmanr
 
 import normprop as npp
-from normprop import data, metrics, nets, stats, sweep, theory, train
+from normprop import data, metrics, nets, stats, tasks, theory, train
 
 session = npp.start("05_sgd_acceleration", preset, seed=seed, threads=threads, device=device)
-cfg, generator, band = session.sizes, session.generator, session.band
+cfg, band = session.sizes, session.band
 seeds, width, depths = cfg["seeds"], cfg["width"], cfg["depths"]
 x_train, y_train, _, _ = data.classification_data(cfg["dataset"])
 INITS = {"xavier": "Xavier", "he": "He", "iterative_orthogonalization": "iterative orthogonalization"}
 XAVIER, HE, ORTHOGONAL = INITS.values()
+# Every sweep below is a set of tasks, one per configuration with all its seeds batched, each drawing from its own
+# generator; a task loads the training data itself rather than closing over it.
 
 
 def fit(
     depth: int,
     init: str,
     epochs: int,
-    rng: torch.Generator = generator,
+    seeds: int,
+    generator: torch.Generator,
     v_prime: str = v_prime,
     scale: str = scale,
     logit_activation: bool = False,
     **layer,
 ) -> train.TrainingResult:
     """Initialise and train all seeds of one configuration at once (a plain ReLU MLP unless ``layer`` says)."""
+    x, y, _, _ = data.classification_data(cfg["dataset"])
     spec = nets.NetworkSpec(width, depth, **({"norm": "none", "activation": "relu"} | layer), init=init)
     return train.fit(
-        x_train, y_train, spec, seeds, epochs, rng, lr=cfg["lr"], batch_size=cfg["batch_size"],
+        x, y, spec, seeds, epochs, generator, lr=cfg["lr"], batch_size=cfg["batch_size"],
         v_prime=v_prime, scale=scale, init_batch=cfg["init_batch"], logit_activation=logit_activation,
     )  # fmt: skip
 
@@ -99,22 +103,22 @@ def fit(
 #
 # One training run per (depth, initialisation), all seeds batched. The loss is the full training-set
 # cross-entropy after each epoch; the gap and the RMS are those of the last hidden layer on 32 training images.
-# At each depth the three runs start from the same generator seed, so **Xavier and He draw the same Gaussian
-# numbers**: their networks differ by one positive factor per layer, and a ReLU network without bias carries that
+# At each depth the three runs (three tasks) start from the same generator seed, so **Xavier and He draw the same
+# Gaussian numbers**: their networks differ by one positive factor per layer, and a ReLU network without bias carries that
 # factor through unchanged. They start with exactly the same directions (the same gap) and different scales: He
 # is the control that separates collinearity from a vanishing signal.
 
 # %%
-run_seeds = {d: int(torch.randint(2**31 - 1, (), generator=generator, device=generator.device)) for d in depths}
-messages, initial_weights = {}, {}
+# The seed shared by a depth's three runs, from the session's seed, the notebook and the depth alone.
+run_seeds = {d: tasks.task_seed(session.seed, session.notebook, "main: shared draws", {"depth": d}) for d in depths}
 
 
-def history(depth: int, init: str) -> pd.DataFrame:
-    result = fit(depth, init, cfg["epochs"], rng=nets.make_generator(run_seeds[depth], generator.device))
-    if result.message:
-        messages[(depth, init)] = result.message
-    initial_weights[(depth, init)] = result.initial_weights
-    return result.history.assign(init=INITS[init])
+def history(depth: int, init: str, run_seed: int, seeds: int, generator: torch.Generator) -> pd.DataFrame:
+    """One (depth, init) run, drawing from the depth's shared seed (not from the task's own generator)."""
+    result = fit(depth, init, cfg["epochs"], seeds, nets.make_generator(run_seed, generator.device))
+    # Computed from the initial hidden weights themselves (the readout is random in every init and is left out).
+    distinct = train.distinct_across_seeds(result.initial_weights[:-1])
+    return result.history.assign(init=INITS[init], message=result.message, seeds_differ=distinct)
 
 
 def by_depth(table: pd.DataFrame, column: str) -> dict[str, dict[int, stats.Estimate]]:
@@ -124,16 +128,13 @@ def by_depth(table: pd.DataFrame, column: str) -> dict[str, dict[int, stats.Esti
     }
 
 
-main = sweep.grid(history, depth=depths, init=list(INITS))
+main_runs = [dict(depth=d, init=init, run_seed=run_seeds[d]) for d in depths for init in INITS]
+main = session.cases("main", history, main_runs, seeds=seeds, shard=seeds)
+messages = {(row.depth, row.init): row.message for row in main.dropna(subset="message").itertuples()}
 final = main[main.epoch == main.groupby(["init", "depth"]).epoch.transform("max")]
 at_init = main[main.epoch == 0]
 loss, gap0, rms0 = by_depth(final, "loss"), by_depth(at_init, "gap"), by_depth(at_init, "rms")
-# Computed from the initial hidden weights themselves (the readout is random in every init and is left out).
-seed_weights_distinct = all(
-    train.distinct_across_seeds(weights[:-1])
-    for (_, init), weights in initial_weights.items()
-    if init == "iterative_orthogonalization"
-)
+seed_weights_distinct = bool(main[main.init == ORTHOGONAL].seeds_differ.all())
 same_gap = max(abs(gap0[XAVIER][d].mean - gap0[HE][d].mean) for d in depths)
 print("runs stopped early:", messages or "none")
 print(f"iterative orthogonalization: every pair of seeds starts from different hidden weights: {seed_weights_distinct}")
@@ -181,7 +182,11 @@ def rises(estimates: dict[int, stats.Estimate]) -> bool:
 he_loss_rises = loss[HE][deep].low > loss[HE][shallow].high
 xavier_rms_falls = all(rms0[XAVIER][a].mean > rms0[XAVIER][b].mean for a, b in zip(depths, depths[1:], strict=False))
 he_rms_order_one = all(0.25 < rms0[HE][d].mean < 4 for d in depths)
-print(f"gap at init rises with depth (Xavier and He, the same draws): {rises(gap0[XAVIER])}")
+gap_rises = gap0[XAVIER][deep].low > gap0[XAVIER][shallow].high  # the CIs over seeds are separated
+print(
+    f"gap at init (Xavier and He, the same draws) higher at depth {deep} than at {shallow}, CIs separated: "
+    f"{gap_rises}; mean rises at every step: {rises(gap0[XAVIER])} (near the ceiling the steps are within noise)"
+)
 print(
     f"Xavier's RMS at init falls with depth: {xavier_rms_falls} "
     f"({rms0[XAVIER][shallow].mean:.2g} at depth {shallow}, {rms0[XAVIER][deep].mean:.2g} at depth {deep}); "
@@ -201,11 +206,13 @@ print(f"Xavier's loss after training at depth {deep}: {loss[XAVIER][deep]} (chan
 #
 # ## Fig. 3b — while a random-init network trains, its last layer becomes more orthogonal
 
+
 # %%
-long_runs = sweep.grid(
-    lambda init: fit(cfg["fig3b_depth"], init, cfg["fig3b_epochs"]).history.assign(init=INITS[init]),
-    init=["xavier", "he"],
-)
+def long_run(init: str, seeds: int, generator: torch.Generator) -> pd.DataFrame:
+    return fit(cfg["fig3b_depth"], init, cfg["fig3b_epochs"], seeds, generator).history.assign(init=INITS[init])
+
+
+long_runs = session.grid("fig3b", long_run, seeds=seeds, shard=seeds, init=["xavier", "he"])
 training_change = {}
 for label, run in long_runs.groupby("init"):
     start, end = (run[run.epoch == e].set_index("seed") for e in (0, run.epoch.max()))
@@ -278,10 +285,11 @@ print(f"depths where He trains slower than at depth {shallow}: {he_slowed}; orth
 
 
 # %%
-def variant_row(v_prime: str, scale: str) -> dict:
+def variant_row(v_prime: str, scale: str, seeds: int, generator: torch.Generator) -> dict:
     result = fit(
-        cfg["variant_depth"], "iterative_orthogonalization", cfg["variant_epochs"], v_prime=v_prime, scale=scale
-    )
+        cfg["variant_depth"], "iterative_orthogonalization", cfg["variant_epochs"], seeds, generator,
+        v_prime=v_prime, scale=scale,
+    )  # fmt: skip
     table = result.history
     last = table[table.epoch == table.epoch.max()]
     return {
@@ -293,17 +301,29 @@ def variant_row(v_prime: str, scale: str) -> dict:
     }
 
 
-variants = sweep.grid(variant_row, v_prime=list(train.V_PRIMES), scale=list(train.ORTHOGONALIZING_SCALES))
+variants = session.grid(
+    "variants", variant_row, seeds=seeds, shard=seeds, v_prime=list(train.V_PRIMES),
+    scale=list(train.ORTHOGONALIZING_SCALES),
+)  # fmt: skip
 variant_stable = {f"{row.v_prime}/{row.scale}": bool(row.stable) for row in variants.itertuples()}
 print(f"depth {cfg['variant_depth']}, {cfg['variant_epochs']} epochs; loss after training (mean over seeds):")
 variants.set_index(["v_prime", "scale"])
 
+
 # %%
-spec_shared = nets.NetworkSpec(
-    width, cfg["variant_depth"], norm="none", activation="relu", init="iterative_orthogonalization"
+def shared_batch_init(seeds: int, generator: torch.Generator) -> dict:
+    """Iterative orthogonalization with V' = V and the whole training set as one batch shared by all seeds."""
+    x, _, _, _ = data.classification_data(cfg["dataset"])
+    spec = nets.NetworkSpec(
+        width, cfg["variant_depth"], norm="none", activation="relu", init="iterative_orthogonalization"
+    )
+    shared = train.init_weights(seeds, x.shape[1], spec, generator, x_init=x, v_prime="input")
+    return {"seeds differ": train.distinct_across_seeds(shared[:-1])}
+
+
+shared_distinct = bool(
+    session.cases("shared batch", shared_batch_init, [{}], seeds=seeds, shard=seeds)["seeds differ"][0]
 )
-shared = train.init_weights(seeds, x_train.shape[1], spec_shared, generator, x_init=x_train, v_prime="input")
-shared_distinct = train.distinct_across_seeds(shared[:-1])
 stable_names = [name for name, ok in variant_stable.items() if ok]
 losses = variants.pivot(index="v_prime", columns="scale", values="loss")
 # Only where both scales trained (an overflow has loss inf).
@@ -332,23 +352,24 @@ print(f"one batch shared by all seeds with V' = V: seeds' hidden weights differ:
 # BN, Xavier initialisation; numerical rank of the last hidden layer on 64 training images (float32 tolerance) and
 # training loss.
 
+
 # %%
-probe = x_train[:64]
-
-
-def support_rows(depth: int, norm: str) -> pd.DataFrame:
+def support_rows(depth: int, norm: str, seeds: int, generator: torch.Generator) -> pd.DataFrame:
     """Rank of the last hidden layer at init and loss after training, Xavier, with and without centred BN."""
+    x, y, _, _ = data.classification_data(cfg["dataset"])
     spec = nets.NetworkSpec(width, depth, norm=norm, centering=True, activation="relu", init="xavier")
-    weights = train.init_weights(seeds, x_train.shape[1], spec, generator)
+    weights = train.init_weights(seeds, x.shape[1], spec, generator)
     with torch.no_grad():
-        _, hidden = train.predict(probe, weights, spec)
-    result = train.sgd(x_train, y_train, weights, spec, cfg["support_epochs"], generator, lr=cfg["lr"])
+        _, hidden = train.predict(x[:64], weights, spec)
+    result = train.sgd(x, y, weights, spec, cfg["support_epochs"], generator, lr=cfg["lr"])
     last = result.history[result.history.epoch == result.history.epoch.max()]
     ranks = metrics.numerical_rank(hidden, precision=torch.float32).numpy()
     return pd.DataFrame({"seed": last.seed.to_numpy(), "rank at init": ranks, "loss": last.loss.to_numpy()})
 
 
-support = sweep.grid(support_rows, depth=cfg["support_depths"], norm=["none", "batch"])
+support = session.grid(
+    "support", support_rows, seeds=seeds, shard=seeds, depth=cfg["support_depths"], norm=["none", "batch"]
+)
 support["network"] = support.norm.map({"none": "no BN", "batch": "BN"})
 deepest = max(cfg["support_depths"])
 deep_support = support[support.depth == deepest]
@@ -373,18 +394,22 @@ beta_layer = {"norm": "layer", "centering": True, "order": "act_norm"}
 probe_iso = x_train[:32]
 
 
-def isometry_at_init(activation: str, order: str) -> dict:
+def isometry_at_init(activation: str, order: str, seeds: int, generator: torch.Generator) -> dict:
+    probe = data.classification_data(cfg["dataset"])[0][:32]
     spec = nets.NetworkSpec(width, cfg["beta_depth"], **(beta_layer | {"order": order}), activation=activation)
-    weights = train.init_weights(seeds, x_train.shape[1], spec, generator)
+    weights = train.init_weights(seeds, probe.shape[1], spec, generator)
     with torch.no_grad():
-        _, hidden = train.predict(probe_iso, weights, spec)
+        _, hidden = train.predict(probe, weights, spec)
     return {
         "beta_sigma": theory.beta_sigma(activation),
         "isometry gap at init": metrics.isometry_gap(hidden).mean().item(),
     }
 
 
-orders = sweep.grid(isometry_at_init, activation=cfg["beta_activations"], order=["act_norm", "norm_act"])
+orders = session.grid(
+    "orders", isometry_at_init, seeds=seeds, shard=seeds, activation=cfg["beta_activations"],
+    order=["act_norm", "norm_act"],
+)  # fmt: skip
 orders = orders.pivot(index="activation", columns="order", values="isometry gap at init").loc[cfg["beta_activations"]]
 input_gap = metrics.isometry_gap(probe_iso).item()
 print(f"input's isometry gap: {input_gap:.3g}")
@@ -396,17 +421,19 @@ orders
 
 
 # %%
-def beta_rows(logit_activation: bool, activation: str) -> pd.DataFrame:
+def beta_rows(logit_activation: bool, activation: str, seeds: int, generator: torch.Generator) -> pd.DataFrame:
     result = fit(
-        cfg["beta_depth"], "gaussian", cfg["beta_epochs"], activation=activation, logit_activation=logit_activation,
-        **beta_layer,
+        cfg["beta_depth"], "gaussian", cfg["beta_epochs"], seeds, generator, activation=activation,
+        logit_activation=logit_activation, **beta_layer,
     )  # fmt: skip
     floor = train.logit_activation_loss_floor(activation) if logit_activation else 0.0
     last = result.history.query("epoch == epoch.max()")
     return last.assign(beta_sigma=theory.beta_sigma(activation), setup=SETUPS[logit_activation], floor=floor)
 
 
-beta_runs = sweep.grid(beta_rows, logit_activation=[False, True], activation=cfg["beta_activations"])
+beta_runs = session.grid(
+    "beta", beta_rows, seeds=seeds, shard=seeds, logit_activation=[False, True], activation=cfg["beta_activations"]
+)
 beta_means = beta_runs.groupby(["setup", "activation"])[["beta_sigma", "loss", "floor"]].mean()
 beta_order_spearman_by_setup = {
     setup: float(spearmanr(beta_means.loc[setup].beta_sigma, beta_means.loc[setup].loss).statistic)
@@ -482,7 +509,9 @@ print(f"stable V' variants: {sorted({name.split('/')[0] for name in stable_names
 checks = {
     "no main run stopped on a non-finite loss": not messages,
     "iterative orthogonalization: the seeds' initial hidden weights differ": seed_weights_distinct,
-    "Xavier and He (same draws): gap at init rises with depth": rises(gap0[XAVIER]),
+    "Xavier and He (same draws): gap at init higher at the deepest than at the shallowest depth (CIs apart)": (
+        gap_rises
+    ),
     "Xavier: last hidden layer's RMS at init falls with depth": xavier_rms_falls,
     "He: last hidden layer's RMS at init stays between 1/4 and 4": he_rms_order_one,
     "He (same gap, order-one signal): loss after training higher at the deepest than at the shallowest depth": (
