@@ -54,10 +54,10 @@ import seaborn as sns
 import torch
 
 import normprop as npp
-from normprop import data, gradients, metrics, nets, stats, sweep, theory
+from normprop import data, gradients, metrics, nets, stats, theory
 
 session = npp.start("04_bounded_gradients", preset, seed=seed, threads=threads, device=device)
-cfg, generator, band = session.sizes, session.generator, session.band
+cfg, band = session.sizes, session.band
 seeds = cfg["seeds"]
 
 # %% [markdown]
@@ -70,14 +70,18 @@ seeds = cfg["seeds"]
 # 0.3 (near-isometric, $\phi_0 \approx 0.09$), $n = d$, float64 (the gap reaches $10^{-12}$ within a few hundred layers).
 
 # %%
-rates_table = sweep.grid(
-    lambda width: nets.measure_chain(
-        data.noisy_orthogonal_batch(seeds, width, width, generator, cfg["input_noise"], torch.float64),
-        nets.NetworkSpec(width, cfg["rate_depth"], norm="batch", norm_scale="unit", init="orthogonal"),
+rates_table = session.grid(
+    "isometry_rate",
+    lambda width, depth, noise, seeds, generator: nets.measure_chain(
+        data.noisy_orthogonal_batch(seeds, width, width, generator, noise, torch.float64),
+        nets.NetworkSpec(width, depth, norm="batch", norm_scale="unit", init="orthogonal"),
         {"gap": metrics.isometry_gap},
         generator,
         every=2,
     ),
+    fixed={"depth": cfg["rate_depth"], "noise": cfg["input_noise"]},
+    seeds=seeds,
+    shard=seeds,
     width=cfg["rate_widths"],
 )
 # Fit only where the gap is resolvable: above 1e-10 (float64 round-off of a log-determinant is ~1e-14).
@@ -119,10 +123,10 @@ print(f"log-log slope of the rate against width: {rate_exponent:.2f} (Theorem 1 
 
 
 # %%
-def theorem3_case(d: int, trial: int) -> dict:
+def theorem3_case(d: int, trial: int, samples: int, generator: torch.Generator) -> dict:
     """One random input with unit-norm features: its isometry, the bound, and the Monte Carlo estimate."""
     x = nets.normalize(torch.randn(1, d, d, generator=generator, dtype=torch.float64), "batch", norm_scale="unit")
-    weights = nets.haar_orthogonal(cfg["theorem3_samples"], d, d, generator, torch.float64)
+    weights = nets.haar_orthogonal(samples, d, d, generator, torch.float64)
     isometry_out = torch.exp(-metrics.isometry_gap(nets.normalize(x @ weights, "batch", norm_scale="unit")))
     estimate = stats.mean_ci(isometry_out.numpy(), confidence=0.999)
     return {
@@ -133,7 +137,13 @@ def theorem3_case(d: int, trial: int) -> dict:
     }
 
 
-theorem = sweep.grid(theorem3_case, d=cfg["theorem3_dims"], trial=list(range(cfg["theorem3_inputs"])))
+theorem = session.grid(
+    "theorem3",
+    theorem3_case,
+    fixed={"samples": cfg["theorem3_samples"]},
+    d=cfg["theorem3_dims"],
+    trial=list(range(cfg["theorem3_inputs"])),
+)
 theorem["holds"] = theorem["CI low (99.9%)"] >= theorem["bound"]
 theorem3_holds = bool(theorem["holds"].all())
 theorem.round(4)
@@ -156,33 +166,41 @@ theorem.round(4)
 # %%
 width = cfg["grad_width"]
 BATCHES = {
-    "independent": lambda: data.gaussian_batch(seeds, width, width, generator, torch.float64),
-    "repeated": lambda: data.degenerate_batch(seeds, width, width, generator, distinct=width // 2, dtype=torch.float64),
-    "half": lambda: data.gaussian_batch(seeds, width // 2, width, generator, torch.float64),
+    "independent": lambda seeds, width, generator: data.gaussian_batch(seeds, width, width, generator, torch.float64),
+    "repeated": lambda seeds, width, generator: data.degenerate_batch(
+        seeds, width, width, generator, distinct=width // 2, dtype=torch.float64
+    ),
+    "half": lambda seeds, width, generator: data.gaussian_batch(seeds, width // 2, width, generator, torch.float64),
 }
 
 
-def gradient_table(x: str = "independent", **layer) -> pd.DataFrame:
-    """log ||dL/dW_0|| of a fresh network at every depth (``layer``: NetworkSpec fields), all seeds at once."""
-
-    def at_depth(depth: int) -> pd.DataFrame:
-        spec = nets.NetworkSpec(width, depth, **layer)
-        log_norms = gradients.log_gradient_norms(BATCHES[x](), spec, generator)[:, 0]
-        return pd.DataFrame({"seed": np.arange(seeds), "log_grad": log_norms.numpy()})
-
-    return sweep.grid(at_depth, depth=cfg["grad_depths"])
+def gradient_at_depth(
+    run: str, depth: int, width: int, seeds: int, generator: torch.Generator, x: str = "independent", **layer
+) -> pd.DataFrame:
+    """log ||dL/dW_0|| of a fresh network of this depth (``layer``: NetworkSpec fields), all seeds at once."""
+    spec = nets.NetworkSpec(width, depth, **layer)
+    log_norms = gradients.log_gradient_norms(BATCHES[x](seeds, width, generator), spec, generator)[:, 0]
+    return pd.DataFrame({"seed": np.arange(seeds), "log_grad": log_norms.numpy()})
 
 
 linear = {"norm": "batch", "norm_scale": "unit"}
-gradient_runs = sweep.cases(
-    lambda run, **kwargs: gradient_table(**kwargs),
+gradient_runs = session.cases(
+    "gradients",
+    gradient_at_depth,
     [
-        dict(run="orthogonal", init="orthogonal", **linear),
-        dict(run="Gaussian", init="gaussian", **linear),
-        dict(run="orthogonal, repeated samples", x="repeated", init="orthogonal", **linear),
-        dict(run="orthogonal, centred BN", init="orthogonal", centering=True, **linear),
-        dict(run="orthogonal, n = d/2 samples", x="half", init="orthogonal", **linear),
+        dict(**case, depth=depth)
+        for case in [
+            dict(run="orthogonal", init="orthogonal", **linear),
+            dict(run="Gaussian", init="gaussian", **linear),
+            dict(run="orthogonal, repeated samples", x="repeated", init="orthogonal", **linear),
+            dict(run="orthogonal, centred BN", init="orthogonal", centering=True, **linear),
+            dict(run="orthogonal, n = d/2 samples", x="half", init="orthogonal", **linear),
+        ]
+        for depth in cfg["grad_depths"]
     ],
+    fixed={"width": width},
+    seeds=seeds,
+    shard=seeds,
 )
 grad_slope = {label: stats.per_seed_slope(t, "depth", "log_grad") for label, t in gradient_runs.groupby("run")}
 
@@ -209,10 +227,10 @@ print(
 # although the samples are independent: in these runs the bound needs $n = d$, not only linearly independent samples.
 #
 # **Mean-centred BN** grows at least ten times slower than with Gaussian weights (the printed factor). Whether it grows
-# at all is only resolved at the paper preset's depths and seeds: there (depth 1000, 16 seeds) the slope's interval
-# lies above 0, a mild growth; at the quick preset (depth 300, 8 seeds) it contains 0, no measurable growth. The line
-# printed above says which holds for this run. A plausible reading: centering removes the all-ones direction of the
-# batch, so the batch is degenerate in one of $n$ directions.
+# at all is only clearly resolved at the paper preset's depths and seeds: there (depth 1000, 16 seeds) the slope's
+# interval lies above 0, a mild growth; at the quick preset (depth 300, 8 seeds) the interval's lower end lies close to
+# 0, above or below it depending on the draw. The line printed above says which holds for this run. A plausible
+# reading: centering removes the all-ones direction of the batch, so the batch is degenerate in one of $n$ directions.
 #
 # ## Fig. 5 — activation shaping for tanh and sin
 #
@@ -223,13 +241,26 @@ print(
 
 # %%
 gain = nets.power_law_gain(cfg["gamma"])
-shaping = sweep.cases(
-    lambda run, **kwargs: gradient_table(**kwargs),
+shaping = session.cases(
+    "shaping",
+    gradient_at_depth,
     [
-        dict(run=f"{name}{label}", norm="batch", init="orthogonal", norm_scale="rms", activation=name, **kwargs)
+        dict(
+            run=f"{name}{label}",
+            norm="batch",
+            init="orthogonal",
+            norm_scale="rms",
+            activation=name,
+            **kwargs,
+            depth=depth,
+        )
         for name in ["tanh", "sin"]
         for label, kwargs in [("", {}), (", gain", {"gain": gain})]
+        for depth in cfg["grad_depths"]
     ],
+    fixed={"width": width},
+    seeds=seeds,
+    shard=seeds,
 )
 shaping["gain-corrected"] = shaping["log_grad"] - np.where(
     shaping["run"].str.endswith("gain"), np.log([gain(d - 1) for d in shaping["depth"]]), 0.0
@@ -311,36 +342,53 @@ for name, ratio in gain_slowdown.items():
 # connect the two.
 
 # %%
-x_train, y_train, _, _ = data.classification_data("digits")
 CHANCE = math.log(10)
 TRAINS_BELOW = 0.5 * CHANCE
-train_width, train_batch, train_seeds = cfg["train_width"], cfg["train_batch_size"], cfg["train_seeds"]
 
 
-def training_table(**layer) -> pd.DataFrame:
-    """Loss after the budget and log ||dL/dW_0|| at initialisation, per seed and depth (``layer``: spec fields)."""
-
-    def at_depth(depth: int) -> pd.DataFrame:
-        spec = nets.NetworkSpec(train_width, depth, norm="batch", norm_scale="rms", order="act_norm", **layer)
-        losses = gradients.train_losses_after_budget(
-            x_train, y_train, spec, train_seeds, cfg["train_epochs"], generator, cfg["train_lr"], train_batch
-        )
-        batches = torch.rand(train_seeds, len(x_train), generator=generator).argsort(-1)[:, :train_batch]
-        log_grad = gradients.log_gradient_norms(x_train[batches].double(), spec, generator)[:, 0]
-        return pd.DataFrame({"seed": np.arange(train_seeds), "loss": losses, "log_grad_init": log_grad.numpy()})
-
-    return sweep.grid(at_depth, depth=cfg["train_depths"])
+def train_at_depth(
+    run: str,
+    depth: int,
+    width: int,
+    batch: int,
+    epochs: int,
+    lr: float,
+    seeds: int,
+    generator: torch.Generator,
+    **layer,
+) -> pd.DataFrame:
+    """Loss after the budget and log ||dL/dW_0|| at initialisation, per seed (``layer``: spec fields): one batched
+    SGD run of all seeds on the digits, loaded here so that the task carries no data."""
+    x_train, y_train, _, _ = data.classification_data("digits")
+    spec = nets.NetworkSpec(width, depth, norm="batch", norm_scale="rms", order="act_norm", **layer)
+    losses = gradients.train_losses_after_budget(x_train, y_train, spec, seeds, epochs, generator, lr, batch)
+    batches = torch.rand(seeds, len(x_train), generator=generator).argsort(-1)[:, :batch]
+    log_grad = gradients.log_gradient_norms(x_train[batches].double(), spec, generator)[:, 0]
+    return pd.DataFrame({"seed": np.arange(seeds), "loss": losses, "log_grad_init": log_grad.numpy()})
 
 
 shaped = nets.power_law_gain(cfg["gamma"])
-training = sweep.cases(
-    lambda run, **layer: training_table(**layer),
-    [dict(run="orthogonal", init="orthogonal"), dict(run="Gaussian", init="gaussian")]
-    + [
-        dict(run=f"orthogonal, {name}{label}", init="orthogonal", activation=name, **kwargs)
-        for name in cfg["train_activations"]
-        for label, kwargs in [(", gain", {"gain": shaped}), ("", {})]
+training = session.cases(
+    "training",
+    train_at_depth,
+    [
+        dict(**case, depth=depth)
+        for case in [dict(run="orthogonal", init="orthogonal"), dict(run="Gaussian", init="gaussian")]
+        + [
+            dict(run=f"orthogonal, {name}{label}", init="orthogonal", activation=name, **kwargs)
+            for name in cfg["train_activations"]
+            for label, kwargs in [(", gain", {"gain": shaped}), ("", {})]
+        ]
+        for depth in cfg["train_depths"]
     ],
+    fixed={
+        "width": cfg["train_width"],
+        "batch": cfg["train_batch_size"],
+        "epochs": cfg["train_epochs"],
+        "lr": cfg["train_lr"],
+    },
+    seeds=cfg["train_seeds"],
+    shard=cfg["train_seeds"],
 )
 outcomes = gradients.training_outcomes(training, TRAINS_BELOW)
 deepest = max(cfg["train_depths"])
@@ -361,7 +409,7 @@ axes[0].set(
     xlabel="depth L",
     ylabel="training loss after the budget (95% CI)",
     ylim=(0, 1.45 * CHANCE),
-    title=f"SGD on digits, {cfg['train_epochs']} epochs, lr {cfg['train_lr']}, n = d = {train_width}",
+    title=f"SGD on digits, {cfg['train_epochs']} epochs, lr {cfg['train_lr']}, n = d = {cfg['train_width']}",
 )
 axes[0].legend(loc="lower left", fontsize=8)
 sns.lineplot(training, x="depth", y="log_grad_init", hue="run", palette=colours, marker="o", ax=axes[1], **band)
