@@ -211,3 +211,20 @@ def per_seed_power_law(
         log_prefactor.count,
     )
     return result
+
+
+def growth_ratio(fast: Estimate, slow: Estimate) -> Estimate:
+    """How many times slower ``slow`` grows than ``fast``: ``fast.mean / slow.mean``, with a conservative interval.
+
+    Both are slopes over independent seeds (no pairing), so the interval is the range of ratios of the two
+    intervals' ends, ``[fast.low / slow.high, fast.high / slow.low]``; it has at least the coverage of the two
+    intervals together. ``fast`` must grow (``fast.low > 0``). If ``slow`` may not grow at all
+    (``slow.low <= 0``) the upper end is ``inf``, and if it does not grow on average (``slow.mean <= 0``) the
+    ratio itself is ``inf``.
+    """
+    if not fast.low > 0:
+        raise ValueError(f"fast must grow (its interval above 0), got {fast}")
+    mean = fast.mean / slow.mean if slow.mean > 0 else math.inf
+    low = fast.low / slow.high if slow.high > 0 else math.inf
+    high = fast.high / slow.low if slow.low > 0 else math.inf
+    return Estimate(mean, low, high, min(fast.count, slow.count))

@@ -27,6 +27,7 @@ from normprop._validation import check_batch, check_choice, check_positive_int
 from normprop.activations import Activation, resolve_activation
 from normprop.metrics import orthogonality_gap
 from normprop.nets import RANDOM_INITS, NetworkSpec, activate, forward, haar_orthogonal, sample_weights
+from normprop.stats import mean_ci
 
 V_PRIMES = ("haar", "identity", "input", "sample")
 #: Scales of iterative orthogonalization: ``"rms"`` gives the pre-activations unit mean square; ``"paper"`` is
@@ -282,3 +283,93 @@ def fit(
         x_init = x if init_batch is None else init_batches(x, seeds, init_batch, generator)
     weights = init_weights(seeds, x.shape[-1], spec, generator, classes, x_init=x_init, v_prime=v_prime, scale=scale)
     return sgd(x, y, weights, spec, epochs, generator, lr=lr, batch_size=batch_size, logit_activation=logit_activation)
+
+
+def sgd_to_budget(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    weights: Sequence[torch.Tensor],
+    spec: NetworkSpec,
+    epochs: int,
+    generator: torch.Generator,
+    lr: float = 0.01,
+    batch_size: int = 32,
+) -> np.ndarray:
+    """Full training-set loss of every seed after ``epochs`` epochs of :func:`sgd`, shape ``(seeds,)``.
+
+    ``sgd`` stops all seeds at the first epoch where one seed's loss is not finite. Here a seed whose
+    loss is not finite has **diverged**: its entry is ``+inf`` and it is dropped, while the other seeds train
+    on, still batched, to the full budget. The seeds share the mini-batch order (one permutation per epoch,
+    as in ``sgd``), so a seed's result does not depend on whether another diverged. The loss is the one
+    ``sgd`` records: cross-entropy on the whole training set in one forward pass, so batch normalization
+    uses the statistics of the whole training set, not of a mini-batch.
+    """
+    check_positive_int(epochs, "epochs")
+    weights = [w.detach() for w in weights]
+    losses = np.full(weights[0].shape[0], np.inf)
+    alive = np.arange(len(losses))
+    done = 0
+    while done < epochs and len(alive) > 0:
+        index = torch.from_numpy(alive)
+        result = sgd(x, y, [w[index] for w in weights], spec, 1, generator, lr=lr, batch_size=batch_size)
+        last = result.history[result.history["epoch"] == result.history["epoch"].max()].sort_values("seed")
+        finite = np.isfinite(last["loss"].to_numpy())
+        losses[alive] = np.where(finite, last["loss"].to_numpy(), np.inf)
+        if last["epoch"].iloc[0] == 1:  # the epoch ran (train.sgd stops before training if a seed starts non-finite)
+            weights = [w.clone() for w in weights]
+            for w, trained in zip(weights, result.weights, strict=True):
+                w[index] = trained
+            done += 1
+        alive = alive[finite]
+    return losses
+
+
+def train_losses_after_budget(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    spec: NetworkSpec,
+    seeds: int,
+    epochs: int,
+    generator: torch.Generator,
+    lr: float = 0.01,
+    batch_size: int = 32,
+) -> np.ndarray:
+    """``seeds`` MLPs initialised by ``spec`` (:func:`init_weights`: hidden layers by ``spec.init``,
+    a Xavier readout), trained together by SGD for ``epochs`` epochs: :func:`sgd_to_budget`."""
+    weights = init_weights(seeds, x.shape[-1], spec, generator, int(y.max()) + 1)
+    return sgd_to_budget(x, y, weights, spec, epochs, generator, lr=lr, batch_size=batch_size)
+
+
+TRAINING_OUTCOMES = ("trains", "fails", "undecided")
+
+
+def training_outcomes(
+    table: pd.DataFrame, threshold: float, by: Sequence[str] = ("run", "depth"), column: str = "loss"
+) -> pd.DataFrame:
+    """Whether each configuration trained within its budget, decided from the seeds' losses after it.
+
+    One row per group of ``by``: the mean ``column`` over seeds and its 95% interval (:func:`normprop.stats.mean_ci`),
+    the number of ``diverged`` seeds (loss ``+inf``; any makes the mean ``inf``), and the ``outcome``:
+    ``"trains"`` if the interval lies below ``threshold``, ``"fails"`` if it lies above (a diverged seed
+    included), ``"undecided"`` if it contains the threshold.
+    """
+    missing = [name for name in [*by, column] if name not in table]
+    if missing:
+        raise ValueError(f"table must have columns {missing}; it has {sorted(table.columns)}")
+    rows = []
+    for key, group in table.groupby(list(by), sort=False):
+        losses = group[column].to_numpy(dtype=float)
+        estimate = mean_ci(losses)
+        outcome = "trains" if estimate.high < threshold else "fails" if estimate.low > threshold else "undecided"
+        rows.append(
+            {
+                **dict(zip(by, key, strict=True)),
+                "mean": estimate.mean,
+                "low": estimate.low,
+                "high": estimate.high,
+                "diverged": int(np.isposinf(losses).sum()),
+                "seeds": len(losses),
+                "outcome": outcome,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,4 +1,4 @@
-"""Training to a fixed budget (the 2024 paper's title claim): diverged seeds, batching, and growth ratios."""
+"""Training at depth (train.sgd_to_budget, train.training_outcomes) and growth ratios of slopes (stats.growth_ratio)."""
 
 import math
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from normprop import gradients, nets, train
+from normprop import nets, stats, train
 from normprop.stats import Estimate
 
 
@@ -20,7 +20,7 @@ def small_problem(generator):
 def test_budget_matches_train_fit_when_nothing_diverges():
     x, y, spec = small_problem(nets.make_generator(0))
     fitted = train.fit(x, y, spec, 3, 2, nets.make_generator(7), lr=0.05, batch_size=16)
-    losses = gradients.train_losses_after_budget(x, y, spec, 3, 2, nets.make_generator(7), lr=0.05, batch_size=16)
+    losses = train.train_losses_after_budget(x, y, spec, 3, 2, nets.make_generator(7), lr=0.05, batch_size=16)
     expected = fitted.history[fitted.history.epoch == 2].sort_values("seed")["loss"].to_numpy()
     assert fitted.message is None
     np.testing.assert_allclose(losses, expected, rtol=1e-5)
@@ -32,8 +32,8 @@ def test_a_diverged_seed_is_inf_and_the_others_train_on_as_if_alone(scale):
     weights = train.init_weights(3, 6, spec, nets.make_generator(1), classes=3)
     broken = [w.clone() for w in weights]
     broken[-1][1] *= scale  # seed 1's readout: NaN, or so large that its first SGD steps blow up
-    losses = gradients.sgd_to_budget(x, y, broken, spec, 3, nets.make_generator(2), lr=0.05, batch_size=16)
-    alone = gradients.sgd_to_budget(
+    losses = train.sgd_to_budget(x, y, broken, spec, 3, nets.make_generator(2), lr=0.05, batch_size=16)
+    alone = train.sgd_to_budget(
         x, y, [w[[0, 2]] for w in weights], spec, 3, nets.make_generator(2), lr=0.05, batch_size=16
     )
     assert losses[1] == math.inf
@@ -46,21 +46,21 @@ def test_a_diverged_seed_is_inf_and_the_others_train_on_as_if_alone(scale):
 def test_all_seeds_diverged():
     x, y, spec = small_problem(nets.make_generator(0))
     weights = [w * math.nan for w in train.init_weights(2, 6, spec, nets.make_generator(1), classes=3)]
-    losses = gradients.sgd_to_budget(x, y, weights, spec, 2, nets.make_generator(2))
+    losses = train.sgd_to_budget(x, y, weights, spec, 2, nets.make_generator(2))
     assert (losses == math.inf).all()
 
 
 def test_growth_ratio():
     fast, slow = Estimate(1.0, 0.8, 1.2, 8), Estimate(0.1, 0.05, 0.2, 6)
-    ratio = gradients.growth_ratio(fast, slow)
+    ratio = stats.growth_ratio(fast, slow)
     assert (ratio.mean, ratio.low, ratio.high) == pytest.approx((10.0, 4.0, 24.0)) and ratio.count == 6
-    unresolved = gradients.growth_ratio(fast, Estimate(0.1, -0.05, 0.25, 8))
+    unresolved = stats.growth_ratio(fast, Estimate(0.1, -0.05, 0.25, 8))
     assert unresolved.mean == pytest.approx(10.0) and unresolved.low == pytest.approx(3.2)
     assert unresolved.high == math.inf
-    assert gradients.growth_ratio(fast, Estimate(-0.1, -0.3, 0.1, 8)).mean == math.inf
-    assert gradients.growth_ratio(fast, Estimate(-0.1, -0.3, -0.01, 8)).low == math.inf
+    assert stats.growth_ratio(fast, Estimate(-0.1, -0.3, 0.1, 8)).mean == math.inf
+    assert stats.growth_ratio(fast, Estimate(-0.1, -0.3, -0.01, 8)).low == math.inf
     with pytest.raises(ValueError, match="fast must grow"):
-        gradients.growth_ratio(Estimate(0.1, -0.1, 0.3, 8), slow)
+        stats.growth_ratio(Estimate(0.1, -0.1, 0.3, 8), slow)
 
 
 def test_training_outcomes():
@@ -71,7 +71,7 @@ def test_training_outcomes():
             "loss": [0.5, 0.6, 0.55, 2.0, 2.1, 2.2, 1.0, 1.3, 1.6, 0.4, math.inf, 0.5],
         }
     )
-    outcomes = gradients.training_outcomes(table, threshold=1.15).set_index(["run", "depth"])
+    outcomes = train.training_outcomes(table, threshold=1.15).set_index(["run", "depth"])
     assert outcomes.loc[("a", 10), "outcome"] == "trains" and outcomes.loc[("a", 10), "mean"] == pytest.approx(0.55)
     assert outcomes.loc[("a", 50), "outcome"] == "fails" and outcomes.loc[("a", 50), "diverged"] == 0
     assert outcomes.loc[("b", 10), "outcome"] == "undecided"
@@ -79,4 +79,4 @@ def test_training_outcomes():
     assert diverged["outcome"] == "fails" and diverged["diverged"] == 1 and diverged["mean"] == math.inf
     assert list(outcomes.index) == [("a", 10), ("a", 50), ("b", 10), ("b", 50)]
     with pytest.raises(ValueError, match="columns"):
-        gradients.training_outcomes(table.drop(columns="depth"), 1.0)
+        train.training_outcomes(table.drop(columns="depth"), 1.0)
