@@ -58,11 +58,14 @@ import seaborn as sns
 import torch
 
 import normprop as npp
-from normprop import data, gaussianity, metrics, nets, stats, sweep
+from normprop import data, gaussianity, metrics, nets, stats
 
 session = npp.start("02_entropy", preset, seed=seed, threads=threads, device=device)
-cfg, generator, band = session.sizes, session.generator, session.band
+cfg, band = session.sizes, session.band
 seeds, n, depth = cfg["seeds"], cfg["batch_size"], cfg["depth"]
+# Every sweep below is a set of independent tasks, one per configuration with all its seeds batched, each
+# drawing from its own generator (seeded from the session seed, the sweep's name and the configuration).
+shard = seeds
 h_max = metrics.max_entropy(n)
 entropy_metrics = {
     "entropy": lambda h: metrics.entropy(h, unit_trace=True),
@@ -72,14 +75,19 @@ entropy_metrics = {
     "condition": metrics.condition_number,
 }
 BATCHES = {
-    "near-collinear": lambda width: data.near_collinear_batch(seeds, n, width, generator, cosine=cfg["input_cosine"]),
-    "Gaussian": lambda width: data.gaussian_batch(seeds, n, width, generator),
+    "near-collinear": lambda width, seeds, generator: data.near_collinear_batch(
+        seeds, n, width, generator, cosine=cfg["input_cosine"]
+    ),
+    "Gaussian": lambda width, seeds, generator: data.gaussian_batch(seeds, n, width, generator),
 }
 
 
-def entropy_chain(width: int, x: str = "near-collinear", **layer) -> pd.DataFrame:
+def entropy_chain(
+    width: int, seeds: int, generator: torch.Generator, x: str = "near-collinear", **layer
+) -> pd.DataFrame:
     """Entropy metrics of one chain configuration (``layer``: NetworkSpec fields), all seeds in one batched run."""
-    return nets.measure_chain(BATCHES[x](width), nets.NetworkSpec(width, depth, **layer), entropy_metrics, generator)
+    batch = BATCHES[x](width, seeds, generator)
+    return nets.measure_chain(batch, nets.NetworkSpec(width, depth, **layer), entropy_metrics, generator)
 
 
 # %% [markdown]
@@ -90,10 +98,13 @@ def entropy_chain(width: int, x: str = "near-collinear", **layer) -> pd.DataFram
 
 # %%
 width = cfg["main_width"]
-main = sweep.cases(
+main = session.cases(
+    "main",
     entropy_chain,
     [dict(x="near-collinear", norm="batch"), dict(x="Gaussian", norm="batch"), dict(x="near-collinear", norm="none")],
     fixed={"width": width},
+    seeds=seeds,
+    shard=shard,
 )
 main["network"] = np.where(main["norm"] == "batch", "BN", "vanilla") + ", " + main["x"] + " input"
 bn = main[(main.norm == "batch") & (main.x == "near-collinear")]
@@ -133,7 +144,9 @@ print(f"vanilla:            deficit {deficit_start} -> {deficit_end_vanilla}")
 # off the chart and counted in the table.
 
 # %%
-regime = sweep.grid(entropy_chain, fixed={"norm": "batch"}, width=cfg["widths"])
+regime = session.grid(
+    "width_regime", entropy_chain, fixed={"norm": "batch"}, seeds=seeds, shard=shard, width=cfg["widths"]
+)
 regime["d / n"] = (regime["width"] / n).map(lambda ratio: f"{ratio:g}")
 regime_rows = []
 for width, table in regime.groupby("width"):
@@ -172,7 +185,14 @@ regime_summary.round(3)
 
 # %%
 width = cfg["main_width"]
-activation_table = sweep.grid(entropy_chain, fixed={"width": width, "norm": "batch"}, activation=cfg["activations"])
+activation_table = session.grid(
+    "activations",
+    entropy_chain,
+    fixed={"width": width, "norm": "batch"},
+    seeds=seeds,
+    shard=shard,
+    activation=cfg["activations"],
+)
 deficit_end_by_activation = {
     name: stats.mean_ci(stats.values_at_layer(table, "deficit"))
     for name, table in activation_table.groupby("activation")
@@ -236,14 +256,20 @@ centred_metrics = {
     "deficit (complement of 1)": lambda h: metrics.entropy_deficit(metrics.project_out_mean(h)),
     "deficit (full Gram)": metrics.entropy_deficit,
 }
-centred = sweep.grid(
-    lambda activation: nets.measure_chain(
+
+
+def centred_chain(activation: str, width: int, seeds: int, generator: torch.Generator) -> pd.DataFrame:
+    """Mean-centred BN + ``activation`` from spiked Gaussian batches (float64), all seeds in one batched run."""
+    return nets.measure_chain(
         data.spiked_batch(seeds, n, width, generator, factor=10.0, dtype=torch.float64),
         nets.NetworkSpec(width, depth, norm="batch", centering=True, activation=activation),
         centred_metrics,
         generator,
-    ),
-    activation=["identity", "tanh"],
+    )
+
+
+centred = session.grid(
+    "centred_bn", centred_chain, fixed={"width": width}, seeds=seeds, shard=shard, activation=["identity", "tanh"]
 )
 centred_identity = centred[centred.activation == "identity"]
 singular_fraction = float(np.mean(np.isneginf(centred_identity[centred_identity.layer > 0]["entropy (full Gram)"])))
@@ -286,14 +312,16 @@ floor_configurations = sorted(
 )
 
 
-def floor_chain(n: int, d: int) -> pd.DataFrame:
+def floor_chain(n: int, d: int, seeds: int, generator: torch.Generator) -> pd.DataFrame:
     """Isometry gap of the BN + identity chain from i.i.d. Gaussian batches, recorded every few layers."""
     x = data.gaussian_batch(seeds, n, d, generator)
     spec = nets.NetworkSpec(d, floor_depth, norm="batch")
     return nets.measure_chain(x, spec, {"gap": metrics.isometry_gap}, generator, every=cfg["floor_every"])
 
 
-floor_runs = sweep.cases(floor_chain, [dict(n=size, d=width) for size, width in floor_configurations])
+floor_runs = session.cases(
+    "floor", floor_chain, [dict(n=size, d=width) for size, width in floor_configurations], seeds=seeds, shard=shard
+)
 floor_runs["deficit"] = 0.5 * floor_runs["n"] * floor_runs["gap"]
 window = floor_runs[floor_runs["layer"] >= 0.6 * floor_depth]
 floors = window.groupby(["n", "d", "seed"], as_index=False)[["gap", "deficit"]].mean()  # one floor per network
@@ -311,14 +339,22 @@ drift = halves.xs(True, level="second") / halves.xs(False, level="second") - 1
 isotropic_start = floor_runs[floor_runs["layer"] == 0].groupby(["n", "d"])["deficit"].apply(stats.mean_ci)
 floor_deficit = floors.groupby(["n", "d"])["deficit"].apply(stats.mean_ci)
 depth_lowers_gaussian = all(floor_deficit[key].low > isotropic_start[key].high for key in floor_deficit.index)
-collinear_start = {
-    size: stats.mean_ci(
-        metrics.entropy_deficit(
-            data.near_collinear_batch(seeds, size, ratio * size, generator, cosine=cfg["input_cosine"])
-        ).numpy()
-    )
-    for size in cfg["floor_batch_sizes"]
-}
+
+
+def collinear_deficit(n: int, d: int, seeds: int, generator: torch.Generator) -> pd.DataFrame:
+    """The entropy deficit of near-collinear input batches (no chain): where depth starts from."""
+    x = data.near_collinear_batch(seeds, n, d, generator, cosine=cfg["input_cosine"])
+    return pd.DataFrame({"seed": np.arange(seeds), "deficit": metrics.entropy_deficit(x).numpy()})
+
+
+collinear_inputs = session.cases(
+    "collinear_start",
+    collinear_deficit,
+    [dict(n=size, d=ratio * size) for size in cfg["floor_batch_sizes"]],
+    seeds=seeds,
+    shard=shard,
+)
+collinear_start = {size: stats.mean_ci(table["deficit"]) for size, table in collinear_inputs.groupby("n")}
 
 points = {"color": "0.6", "size": 3, "alpha": 0.6}  # one per network (no jitter: it would draw at random)
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
@@ -367,9 +403,9 @@ floor_table.round(3)
 # %% [markdown]
 # **The regime, in the measured variables** (over $n = 4..32$, $d = 32..512$ only). The gap floor grows about
 # linearly in $n$ at fixed $d/n$ and falls a little faster than $1/d$ at fixed $n$ (the local slope steepens at
-# small $d/n$, where the gap is no longer small, and is close to $-1$ for $d \ge 16 n$); jointly
+# small $d/n$, where the gap is no longer small, and is within about 0.15 of $-1$ for $d \ge 16 n$); jointly
 # $\phi_\infty \approx C\,n^{a}/d^{b}$ with $C \approx 0.3$, $a \approx 2.1$–$2.2$ and $b \approx 1.15$–$1.2$ (quick and
-# paper presets). The window is stationary: its two halves differ by at most about 10%, with no trend in $n$
+# paper presets). The window is stationary: its two halves differ by at most about 15%, with no trend in $n$
 # (seed noise), and by 1% or less at $n = 32$, the slowest to relax (table). The deficit floor is then
 # $\tfrac n2 \phi_\infty \approx \tfrac C2\, n^{a+1}/d^{b}$, about $n^3/d$: at $d = 16n$ it grows like $n^2$,
 # from about 0.1 nats at $n = 4$ to about 5.5 nats at $n = 32$ (table). A fixed ratio $d/n$ therefore does not
@@ -434,7 +470,7 @@ groups, networks, bandwidth = cfg["gaussian_groups"], cfg["gaussian_networks"], 
 law_depth = cfg["gaussian_depth"]
 
 
-def law_of_a_row(width: int) -> pd.DataFrame:
+def law_of_a_row(width: int, generator: torch.Generator) -> pd.DataFrame:
     """MMD^2 of a pre-activation row's law from N(0, I), over groups x networks chains from one fixed input."""
     x = data.near_collinear_batch(1, n, width, generator, cosine=cfg["input_cosine"])
     spec = nets.NetworkSpec(width, law_depth, norm="batch")
@@ -444,15 +480,23 @@ def law_of_a_row(width: int) -> pd.DataFrame:
     )
 
 
-law = sweep.grid(law_of_a_row, width=cfg["gaussian_widths"])
+law = session.grid("gaussianity", law_of_a_row, width=cfg["gaussian_widths"])
 law_floor = law[law["layer"] >= 0.6 * law_depth].groupby(["width", "seed"], as_index=False).mean()
 law_floor["log d"], law_floor["log mmd2"] = np.log(law_floor["width"]), np.log(law_floor["mmd2"])
 gaussian_distance_slope_d = stats.per_seed_slope(law_floor, "log d", "log mmd2")
 mmd2_start = law[law["layer"] == 0].groupby("width")["mmd2"].mean()
 mmd2_floor = law_floor.groupby("width")["mmd2"].apply(stats.mean_ci)
 covariance_offset = law_floor.groupby("width")["covariance_offset2"].apply(stats.mean_ci)
-null = gaussianity.null_mmd2_to_gaussian(networks, n, cfg["gaussian_null_replicates"], generator, bandwidth=bandwidth)
-null_low, null_high = np.quantile(null.numpy(), [0.025, 0.975])
+
+
+def null_replicates(replicates: int, generator: torch.Generator) -> pd.DataFrame:
+    """The two-sample MMD² estimator on two N(0, I) samples of size S (networks), ``replicates`` times."""
+    null = gaussianity.null_mmd2_to_gaussian(networks, n, replicates, generator, bandwidth=bandwidth)
+    return pd.DataFrame({"mmd2": null.numpy()})
+
+
+null = session.cases("gaussian_null", null_replicates, [dict(replicates=cfg["gaussian_null_replicates"])])["mmd2"]
+null_low, null_high = np.quantile(null.to_numpy(), [0.025, 0.975])
 
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
 sns.lineplot(law, x="layer", y="mmd2", hue="width", palette="viridis", marker="o", ax=axes[0], **band)
