@@ -45,6 +45,20 @@ seed = 0
 threads = None  # torch intra-op threads; None: $NORMPROP_THREADS or 1
 device = "cpu"  # "cpu", "cuda" or "auto"
 
+# %% tags=["colab-install"]
+# On Colab only: fetch the project and install it (a no-op anywhere else: locally, in CI, on Binder).
+import sys
+
+if "google.colab" in sys.modules:
+    import os
+    import subprocess
+
+    if not os.path.isdir("/content/normprop"):
+        repository = "https://github.com/OWNER/normprop"  # [project.urls] Repository in pyproject.toml
+        subprocess.run(["git", "clone", "--quiet", "--depth", "1", repository, "/content/normprop"], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "/content/normprop"], check=True)
+    os.chdir("/content/normprop/notebooks")
+
 # %%
 import matplotlib
 import matplotlib.pyplot as plt

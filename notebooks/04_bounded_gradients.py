@@ -43,6 +43,20 @@ seed = 0
 threads = None  # torch intra-op threads; None: $NORMPROP_THREADS or 1
 device = "cpu"  # "cpu", "cuda" or "auto"
 
+# %% tags=["colab-install"]
+# On Colab only: fetch the project and install it (a no-op anywhere else: locally, in CI, on Binder).
+import sys
+
+if "google.colab" in sys.modules:
+    import os
+    import subprocess
+
+    if not os.path.isdir("/content/normprop"):
+        repository = "https://github.com/OWNER/normprop"  # [project.urls] Repository in pyproject.toml
+        subprocess.run(["git", "clone", "--quiet", "--depth", "1", repository, "/content/normprop"], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "/content/normprop"], check=True)
+    os.chdir("/content/normprop/notebooks")
+
 # %%
 import math
 from itertools import pairwise
@@ -54,7 +68,7 @@ import seaborn as sns
 import torch
 
 import normprop as npp
-from normprop import data, gradients, metrics, nets, stats, theory
+from normprop import data, gradients, metrics, nets, stats, theory, train
 
 session = npp.start("04_bounded_gradients", preset, seed=seed, threads=threads, device=device)
 cfg, band = session.sizes, session.band
@@ -212,7 +226,7 @@ plt.show()
 for label, estimate in grad_slope.items():
     print(f"{label:>30}: slope of log gradient per layer {estimate}")
 exploding, centred = grad_slope["Gaussian"], grad_slope["orthogonal, centred BN"]
-centred_slowdown = gradients.growth_ratio(exploding, centred)
+centred_slowdown = stats.growth_ratio(exploding, centred)
 centred_grows = centred.low > 0
 print(
     f"centred BN: {'mild growth (slope CI above 0)' if centred_grows else 'no measurable growth (slope CI contains 0)'}"
@@ -280,7 +294,7 @@ plt.show()
 for label in shaped_slope:
     print(f"{label:>10}: slope {shaped_slope[label]}, gain-corrected {corrected_slope[label]}")
 gain_slowdown = {
-    name: gradients.growth_ratio(shaped_slope[name], corrected_slope[f"{name}, gain"]) for name in ["tanh", "sin"]
+    name: stats.growth_ratio(shaped_slope[name], corrected_slope[f"{name}, gain"]) for name in ["tanh", "sin"]
 }
 for name, ratio in gain_slowdown.items():
     corrected = corrected_slope[f"{name}, gain"]
@@ -361,7 +375,7 @@ def train_at_depth(
     SGD run of all seeds on the digits, loaded here so that the task carries no data."""
     x_train, y_train, _, _ = data.classification_data("digits")
     spec = nets.NetworkSpec(width, depth, norm="batch", norm_scale="rms", order="act_norm", **layer)
-    losses = gradients.train_losses_after_budget(x_train, y_train, spec, seeds, epochs, generator, lr, batch)
+    losses = train.train_losses_after_budget(x_train, y_train, spec, seeds, epochs, generator, lr, batch)
     batches = torch.rand(seeds, len(x_train), generator=generator).argsort(-1)[:, :batch]
     log_grad = gradients.log_gradient_norms(x_train[batches].double(), spec, generator)[:, 0]
     return pd.DataFrame({"seed": np.arange(seeds), "loss": losses, "log_grad_init": log_grad.numpy()})
@@ -390,7 +404,7 @@ training = session.cases(
     seeds=cfg["train_seeds"],
     shard=cfg["train_seeds"],
 )
-outcomes = gradients.training_outcomes(training, TRAINS_BELOW)
+outcomes = train.training_outcomes(training, TRAINS_BELOW)
 deepest = max(cfg["train_depths"])
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
@@ -429,7 +443,7 @@ loss_table = outcomes.assign(
 )
 for run, table in outcomes.groupby("run", sort=False):
     depths_by = {
-        outcome: table.loc[table.outcome == outcome, "depth"].tolist() for outcome in gradients.TRAINING_OUTCOMES
+        outcome: table.loc[table.outcome == outcome, "depth"].tolist() for outcome in train.TRAINING_OUTCOMES
     }
     undecided = f", undecided at {depths_by['undecided']}" if depths_by["undecided"] else ""
     print(f"{run:>24}: trains at depths {depths_by['trains']}, fails at {depths_by['fails']}{undecided}")

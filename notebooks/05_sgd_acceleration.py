@@ -57,6 +57,20 @@ device = "cpu"  # "cpu", "cuda" or "auto"
 v_prime = "sample"  # iterative orthogonalization's V': "sample" (the paper's slice), "input", "haar" or "identity"
 scale = "rms"  # its scale c: "rms" (unit mean-square pre-activations) or "paper" (1 / ||S^(1/2)||_F, eq. 6)
 
+# %% tags=["colab-install"]
+# On Colab only: fetch the project and install it (a no-op anywhere else: locally, in CI, on Binder).
+import sys
+
+if "google.colab" in sys.modules:
+    import os
+    import subprocess
+
+    if not os.path.isdir("/content/normprop"):
+        repository = "https://github.com/OWNER/normprop"  # [project.urls] Repository in pyproject.toml
+        subprocess.run(["git", "clone", "--quiet", "--depth", "1", repository, "/content/normprop"], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "/content/normprop"], check=True)
+    os.chdir("/content/normprop/notebooks")
+
 # %%
 import matplotlib.pyplot as plt
 import numpy as np

@@ -101,3 +101,13 @@ def test_readme_launch_links_follow_the_repository_slug():
     assert {found for found, _ in links} == {slug}, f"the README's Colab links must use {slug} (pyproject.toml)"
     repositories = re.findall(r"https://github\.com/([\w.-]+/[\w.-]+)", readme())  # the Colab cell, the BibTeX
     assert repositories and set(repositories) == {slug}
+
+
+def test_every_notebooks_colab_install_cell_clones_the_repository():
+    import nbformat
+
+    for path in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
+        cells = [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
+        install = [cell for cell in cells if "colab-install" in cell.metadata.get("tags", [])]
+        assert len(install) == 1, path.name
+        assert f'repository = "{PROJECT["urls"]["Repository"]}"' in install[0].source, path.name

@@ -37,7 +37,9 @@ def test_committed_notebook_follows_the_conventions(name):
     assert re.search(r'^preset = "quick"', first.source, re.M), "the default preset must be quick"
     assert "=" in first.source and "(" not in first.source.split("#")[0], "parameters hold plain values only"
     code = "\n".join(cell.source for cell in cells)
-    assert code.count(f'"{name}"') == 1 and f'npp.start("{name}", preset' in cells[1].source, (
+    assert "colab-install" in cells[1].metadata.get("tags", []), "the second code cell installs normprop on Colab"
+    assert 'if "google.colab" in sys.modules:' in cells[1].source and "import normprop" not in cells[1].source
+    assert code.count(f'"{name}"') == 1 and f'npp.start("{name}", preset' in cells[2].source, (
         "the setup cell names the notebook once, in npp.start"
     )
     assert "ClaimRun" not in code and "load_preset(" not in code, "setup goes through npp.start only"

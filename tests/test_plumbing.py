@@ -107,3 +107,10 @@ def test_every_preset_of_a_notebook_has_the_same_sizes_and_full_is_the_papers_sc
     assert max(presets.load_preset("04", "full")["grad_depths"]) == 1000
     assert presets.load_preset("03", "full")["width"] == 1000 and presets.load_preset("03", "full")["batch_size"] == 10
     assert {presets.load_preset(n, "paper")["dataset"] for n in ["05"]} == {"digits"}
+
+
+def test_every_preset_has_a_default_notebook_timeout():
+    from normprop.runner import default_timeout
+
+    for name in presets.PRESET_NAMES:
+        assert 0 < default_timeout(name) < float("inf")
