@@ -31,10 +31,17 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $@
 
 ## Lint; nbval on the committed notebooks (each executes once, leaving its record and figures for tests/);
-## unit, property and CLI tests.
+## unit, property and CLI tests. The tests marked `processes` (Ctrl-C, timeouts, locks, a Dask cluster: real
+## processes they mostly wait on) run beside the notebooks in a second pytest session, on the other core; its
+## output follows, and the target fails if either session fails.
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(NBVAL) notebooks tests
+	mkdir -p build
+	$(BIN)/python -m pytest -m processes tests > build/test-processes.log 2>&1 & processes=$$!; \
+	$(BIN)/python -m pytest $(NBVAL) -m "not processes" notebooks tests; status=$$?; \
+	wait $$processes; processes_status=$$?; \
+	echo "---- tests marked processes (run beside the notebooks) ----"; cat build/test-processes.log; \
+	test $$status -eq 0 && test $$processes_status -eq 0
 
 ## Execute every notebook with the paper preset (two at a time, one torch thread each): figures/,
 ## figures/README.md (gallery) and build/paper/report.md.

@@ -150,7 +150,7 @@ def test_gallery_is_deterministic_and_lists_every_figure():
             assert f"({stem}.png)" in text
 
 
-@pytest.mark.notebook
+@pytest.mark.processes
 def test_reproduce_end_to_end_on_a_tiny_notebook(build, tmp_path, monkeypatch, capsys):
     """The real CLI, papermill and kernel, on a stand-in for notebook 01 that records and saves a figure."""
     notebooks = tmp_path / "notebooks"

@@ -41,7 +41,7 @@ def test_scheduler_and_workers_exclude_each_other(capsys):
     assert exit_info.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
 
 
-@pytest.mark.notebook
+@pytest.mark.processes
 def test_run_with_workers_and_no_cache_end_to_end(build, tmp_path, monkeypatch, capsys):
     """A LocalCluster of two workers started by the CLI, a real kernel whose session sends its sweep there
     (about 10-15 s on 2 cores: the kernel and both workers import torch)."""

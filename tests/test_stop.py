@@ -19,7 +19,7 @@ from tiny_notebooks import QUICK_RECORD, SLEEP_FOREVER, pids, running, sleep_cel
 from normprop import cli, paths, runner
 from normprop.lock import lock_path
 
-pytestmark = pytest.mark.notebook
+pytestmark = pytest.mark.processes
 
 
 @pytest.fixture

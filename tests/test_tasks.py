@@ -134,6 +134,7 @@ def test_the_executor_follows_the_environment(monkeypatch):
         tasks.task_threads()
 
 
+@pytest.mark.processes
 def test_a_dask_cluster_gives_the_same_numbers_as_this_process(session, monkeypatch):
     """A scheduler and two worker processes on 127.0.0.1 (about 5-10 s on 2 cores, most of it the workers
     importing torch); the tasks' functions travel by cloudpickle, as a notebook's do."""
