@@ -12,6 +12,8 @@ a notebook stopped early leaves no executed copy and no record.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import signal
@@ -28,7 +30,7 @@ from typing import IO, NamedTuple, Protocol
 from tqdm import tqdm
 
 from normprop.catalog import Claim
-from normprop.files import commit, remove_stale_temporaries, temporary_path
+from normprop.files import commit, remove_stale_temporaries, temporary_path, write_text_atomic
 from normprop.paths import build_dir, figures_dir, notebooks_dir, relative_to_root
 from normprop.processes import start_in_own_session, stop_trees
 from normprop.results import read_record, record_path
@@ -153,6 +155,7 @@ class NotebookJob:
         self._temporary = temporary_path(self.output, ".ipynb")  # papermill wants the .ipynb extension
         # Never report a stale verdict, nor leave an executed copy that is not this run's.
         record_path(self.claim.notebook, self.preset).unlink(missing_ok=True)
+        inputs_path(self.claim.notebook, self.preset).unlink(missing_ok=True)
         (folder / f"{self.claim.notebook}.tasks.json").unlink(missing_ok=True)  # normprop.tasks.task_log_path
         self.output.unlink(missing_ok=True)
         source = notebooks_dir() / f"{self.claim.notebook}.ipynb"
@@ -183,6 +186,9 @@ class NotebookJob:
             commit(self._temporary, self.output)  # papermill has written it in full
         record = read_record(self.claim.notebook, self.preset)
         if record is not None:
+            if returncode == 0:  # ran through: note what it ran, so that an unchanged notebook is not re-run
+                noted = {"key": inputs_key(self.claim, self.preset, self.threads), "verdict": record["verdict"]}
+                write_text_atomic(inputs_path(self.claim.notebook, self.preset), json.dumps(noted) + "\n")
             return Outcome(FINISHED, record["verdict"], seconds)
         if "CellTimeoutError" in self.log.read_text(errors="replace"):  # papermill's own per-cell limit
             return Outcome(TIMED_OUT, f"a cell ran past the {self.timeout:g} s limit (see {self._log_name()})", seconds)
@@ -201,8 +207,77 @@ class NotebookJob:
         return relative_to_root(self.log)
 
 
+def inputs_path(notebook: str, preset: str) -> Path:
+    """Where a finished run notes what it ran: ``build/<preset>/<notebook>.inputs.json``."""
+    return build_dir(preset) / f"{notebook}.inputs.json"
+
+
+def inputs_key(claim: Claim, preset: str, threads: int) -> str:
+    """sha256 of everything a notebook's run depends on: the notebook file, normprop's code, the interpreter
+    and numerical libraries (:func:`normprop.cache.environment`), the preset and the torch threads."""
+    from normprop.cache import environment  # imports torch: only when a notebook is about to run
+
+    source = (notebooks_dir() / f"{claim.notebook}.ipynb").read_bytes()
+    inputs = {
+        "notebook": hashlib.sha256(source).hexdigest(),
+        "environment": environment(),
+        "preset": preset,
+        "threads": threads,
+    }
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def unchanged_outcome(claim: Claim, preset: str, threads: int) -> Outcome | None:
+    """The last run's outcome if nothing it depends on has changed and everything it wrote is still there:
+    its inputs key, its record, its executed notebook and every figure of the claim; else None.
+
+    The notebook-level counterpart of the task cache (``--no-cache`` and ``NORMPROP_NO_CACHE=1`` bypass both):
+    a notebook whose every task would come from the cache still spends seconds on its kernel, imports and
+    plots; re-running it would rewrite the same files byte for byte.
+    """
+    if os.environ.get("NORMPROP_NO_CACHE"):
+        return None
+    try:
+        noted = json.loads(inputs_path(claim.notebook, preset).read_text())
+    except (OSError, ValueError):
+        return None
+    record = read_record(claim.notebook, preset)
+    figures = [figures_dir(preset) / f"{stem}.{suffix}" for stem in claim.figures for suffix in ("png", "pdf")]
+    executed = build_dir(preset) / f"{claim.notebook}.ipynb"
+    if record is None or not executed.exists() or not all(path.exists() for path in figures):
+        return None
+    if noted.get("key") != inputs_key(claim, preset, threads) or noted.get("verdict") != record.get("verdict"):
+        return None
+    return Outcome(FINISHED, record["verdict"], 0.0)
+
+
+@dataclass
+class UnchangedJob:
+    """A notebook whose last run still stands (:func:`unchanged_outcome`): nothing to execute."""
+
+    claim: Claim
+    outcome: Outcome
+
+    def poll(self) -> Outcome:
+        return self.outcome
+
+    def children(self) -> list[subprocess.Popen]:
+        return []
+
+    def abandon(self, state: str) -> Outcome:
+        return self.outcome
+
+
 def launch(claim: Claim, preset: str, threads: int, timeout: float) -> Job:
-    """Start one notebook (tests replace this with a stand-in)."""
+    """Start one notebook, or reuse its last run when nothing it depends on changed (tests replace this)."""
+    outcome = unchanged_outcome(claim, preset, threads)
+    if outcome is not None:
+        print(
+            f"{claim.notebook}: unchanged since its last {preset} run (notebook, code, libraries, threads): "
+            "its record, executed notebook and figures stand; --no-cache runs it again",
+            file=sys.stderr,
+        )
+        return UnchangedJob(claim, outcome)
     return NotebookJob(claim, preset, threads, timeout)
 
 

@@ -166,3 +166,38 @@ def test_reproduce_end_to_end_on_a_tiny_notebook(build, tmp_path, monkeypatch, c
     assert (figures / "01_orthogonality_figure.png").read_bytes().startswith(b"\x89PNG")
     assert sorted(path.name for path in (build / "quick").rglob(".*")) == []  # no temporaries, no lock left
     assert "every claim reproduced" in (build / "quick" / "report.md").read_text()
+
+
+@pytest.mark.processes
+def test_an_unchanged_notebook_is_not_run_again_until_something_changes(build, tmp_path, monkeypatch, capsys):
+    """reproduce reuses a notebook's last run when its file, the code and the preset are unchanged and everything
+    it wrote is there; an edit to the notebook, a missing figure or --no-cache runs it again."""
+    from normprop.catalog import find_claim
+
+    stems = list(find_claim("01").figures)
+    save_all = (
+        "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+        "from normprop.plotting import save_figure\nfig, ax = plt.subplots()\n"
+        f"for stem in {stems!r}:\n    save_figure(fig, stem, preset)"
+    )
+    notebooks = tmp_path / "notebooks"
+    write_notebook(notebooks, "01_orthogonality", RECORD, save_all)
+    monkeypatch.setenv("NORMPROP_NOTEBOOKS_DIR", str(notebooks))
+    argv = ["reproduce", "--preset", "quick", "--only", "01", "--no-progress"]
+
+    def ran() -> bool:
+        """Whether the last command executed the notebook (its kernel wrote a fresh pid file)."""
+        pids = notebooks / "01_orthogonality.pids"
+        fresh = pids.exists()
+        pids.unlink(missing_ok=True)
+        return fresh
+
+    assert cli.main(argv) == 0 and ran()
+    assert cli.main(argv) == 0 and not ran() and "unchanged since its last quick run" in capsys.readouterr().err
+    assert json.loads((build / "quick" / "report.json").read_text())["claims"][0]["verdict"] == "reproduced"
+    assert cli.main([*argv, "--no-cache"]) == 0 and ran()
+    (build / "quick" / "figures" / f"{stems[0]}.png").unlink()
+    assert cli.main(argv) == 0 and ran()
+    write_notebook(notebooks, "01_orthogonality", RECORD, save_all, "x = 1")
+    assert cli.main(argv) == 0 and ran()
+    assert cli.main(argv) == 0 and not ran()
