@@ -120,11 +120,14 @@ def task_settings(args: argparse.Namespace) -> Iterator[str]:
             cluster.close()
 
 
-def print_task_logs(claims: Sequence[Claim], preset: str) -> None:
+def print_task_logs(claims: Sequence[Claim], preset: str, outcomes: Mapping[str, Outcome]) -> None:
     """Per notebook: how many tasks, computed where, read from the cache (``build/<preset>/*.tasks.json``)."""
     width = max(len(claim.notebook) for claim in claims)
     print("\nwhere the sweeps' tasks ran:")
     for claim in claims:
+        if outcomes[claim.notebook].reused:
+            print(f"  {claim.notebook:<{width}}  not executed: unchanged since its last run (--no-cache runs it)")
+            continue
         print(f"  {claim.notebook:<{width}}  {tasks.describe_task_log(tasks.read_task_log(claim.notebook, preset))}")
 
 
@@ -140,7 +143,7 @@ def _run(args: argparse.Namespace, claims: Sequence[Claim], write_report: bool) 
                 outcomes = execute_all(claims, args.preset, args.jobs, timeout, stop, progress=not args.no_progress)
                 _say_stopped(stop)
                 print_table(claims, outcomes)
-                print_task_logs(claims, args.preset)
+                print_task_logs(claims, args.preset, outcomes)
                 print(f"\nexecuted notebooks, logs and records: {relative_to_root(build_dir(args.preset))}/")
                 return _exit_code(outcomes, stop)
         except LockHeld as error:
@@ -164,7 +167,7 @@ def _reproduce(args: argparse.Namespace, claims: Sequence[Claim], timeout: float
     outcomes = execute_all(claims, args.preset, jobs, timeout, stop, progress=not args.no_progress)
     _say_stopped(stop)
     print_table(claims, outcomes)
-    print_task_logs(claims, args.preset)
+    print_task_logs(claims, args.preset, outcomes)
     result = report.build_report(claims, args.preset, outcomes, environment, run=run, seeds=seeds, stopped_by=stop.name)
     json_path, markdown_path = report.write_report(result, args.preset)
     print(f"\nreport: {relative_to_root(markdown_path)} and {relative_to_root(json_path)}")

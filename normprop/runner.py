@@ -53,6 +53,7 @@ class Outcome(NamedTuple):
     state: str
     verdict: str
     seconds: float
+    reused: bool = False  # finished earlier and unchanged since (:func:`unchanged_outcome`): not executed now
 
 
 def default_timeout(preset: str) -> float:
@@ -248,7 +249,7 @@ def unchanged_outcome(claim: Claim, preset: str, threads: int) -> Outcome | None
         return None
     if noted.get("key") != inputs_key(claim, preset, threads) or noted.get("verdict") != record.get("verdict"):
         return None
-    return Outcome(FINISHED, record["verdict"], 0.0)
+    return Outcome(FINISHED, record["verdict"], 0.0, reused=True)
 
 
 @dataclass
