@@ -223,9 +223,11 @@ def sgd(
     batch_size: int = 32,
     probe: torch.Tensor | None = None,
     logit_activation: bool = False,
+    record_start: bool = True,
 ) -> TrainingResult:
     """SGD on the cross-entropy for all seeds at once; records the full training loss, and the orthogonality
-    gap and RMS of the last hidden layer on ``probe`` (default: the first 32 training samples), after every epoch.
+    gap and RMS of the last hidden layer on ``probe`` (default: the first 32 training samples), after every epoch
+    and, unless ``record_start`` is False, before the first (epoch 0).
 
     ``logit_activation`` passes the logits through the activation (see :func:`predict`; the official 2023 code's
     confound). Stops at the first epoch whose loss is NaN or inf for some seed, and says so in ``message``.
@@ -240,7 +242,7 @@ def sgd(
     optimizer = torch.optim.SGD(weights, lr=lr)
     seeds = weights[0].shape[0]
     rows, message = [], None
-    for epoch in range(epochs + 1):
+    for epoch in range(0 if record_start else 1, epochs + 1):
         if epoch > 0:
             order = torch.randperm(len(x), generator=generator, device=generator.device)
             for start in range(0, len(x), batch_size):
@@ -311,15 +313,16 @@ def sgd_to_budget(
     done = 0
     while done < epochs and len(alive) > 0:
         index = torch.from_numpy(alive)
-        result = sgd(x, y, [w[index] for w in weights], spec, 1, generator, lr=lr, batch_size=batch_size)
-        last = result.history[result.history["epoch"] == result.history["epoch"].max()].sort_values("seed")
+        # One epoch; the loss before it was recorded at the end of the previous one, so it is not evaluated again.
+        alive_weights = [w[index] for w in weights]
+        result = sgd(x, y, alive_weights, spec, 1, generator, lr=lr, batch_size=batch_size, record_start=False)
+        last = result.history.sort_values("seed")
         finite = np.isfinite(last["loss"].to_numpy())
         losses[alive] = np.where(finite, last["loss"].to_numpy(), np.inf)
-        if last["epoch"].iloc[0] == 1:  # the epoch ran (train.sgd stops before training if a seed starts non-finite)
-            weights = [w.clone() for w in weights]
-            for w, trained in zip(weights, result.weights, strict=True):
-                w[index] = trained
-            done += 1
+        weights = [w.clone() for w in weights]
+        for w, trained in zip(weights, result.weights, strict=True):
+            w[index] = trained
+        done += 1
         alive = alive[finite]
     return losses
 
