@@ -89,14 +89,7 @@ def per_seed_slope(table: pd.DataFrame, x: str, y: str, confidence: float = 0.95
     (a pooled fit would treat the rows of one seed as independent). A seed with a non-finite ``y`` (an
     overflow) gets the slope ``inf``, which makes the estimate ``inf`` (see :func:`mean_ci`).
     """
-    for column in ("seed", x, y):
-        if column not in table:
-            raise ValueError(f"table must have a {column!r} column; it has {sorted(table.columns)}")
-    slopes = []
-    for _, group in table.groupby("seed"):
-        values = group[y].to_numpy(dtype=float)
-        slopes.append(fit_line(group[x], values)[0] if np.isfinite(values).all() else np.inf)
-    return mean_ci(slopes, confidence)
+    return mean_ci(per_seed_slopes(table, x, y).to_numpy(), confidence)
 
 
 def per_seed_slopes(table: pd.DataFrame, x: str, y: str) -> pd.Series:
