@@ -5,9 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# The environment of every Jupyter kernel (normprop.runtime.KERNEL_ENVIRONMENT, defined once): the venv's
+# The environment of every Jupyter kernel (normprop.repro.runtime.KERNEL_ENVIRONMENT, defined once): the venv's
 # kernel, cell names without machine paths. pytest sets it in conftest.py; the Jupyter commands here get it so.
-KERNEL_ENV = env $$($(BIN)/python -c "from normprop.runtime import KERNEL_ENVIRONMENT as e; print(*(f'{k}={v}' for k, v in e.items()))")
+KERNEL_ENV = env $$($(BIN)/python -c "from normprop.repro.runtime import KERNEL_ENVIRONMENT as e; print(*(f'{k}={v}' for k, v in e.items()))")
 
 # Per-cell time limits (seconds) for nbval and papermill: a hung cell fails the run instead of blocking it.
 # No whole notebook takes more than about 140 s (paper preset; see the README), so 600 s only stops a hang.
@@ -74,7 +74,7 @@ pair: setup
 ## build/paper/ when make figures has run, else the committed ones), the figure gallery and the report.
 ## Renders stored outputs, executes nothing, needs no network.
 book: setup
-	$(BIN)/python -m normprop.book --preset paper
+	$(BIN)/python -m normprop.repro.book --preset paper
 
 ## Time each notebook's core sweep: batched engine vs a per-seed loop of nn.Modules.
 benchmark: setup

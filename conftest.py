@@ -9,7 +9,7 @@ import os
 import tempfile
 import time
 
-from normprop.runtime import KERNEL_ENVIRONMENT
+from normprop.repro.runtime import KERNEL_ENVIRONMENT
 
 os.environ.update(KERNEL_ENVIRONMENT)
 if not os.environ.get("NORMPROP_BUILD_DIR"):

@@ -19,8 +19,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from normprop import data, gradients, metrics, nets, presets, runtime, train
+from normprop import claims as presets
+from normprop import data, gradients, metrics, nets, seeding, train
 from normprop.activations import resolve_activation
+from normprop.repro import runtime
 
 
 class NoAffineNorm(nn.Module):
@@ -88,7 +90,7 @@ def batched_chain(
     x: torch.Tensor, width: int, depth: int, spec: dict, metric: Callable, every: int, seed: int
 ) -> np.ndarray:
     table = nets.measure_chain(
-        x, nets.NetworkSpec(width, depth, **spec), {"value": metric}, nets.make_generator(seed), every=every
+        x, nets.NetworkSpec(width, depth, **spec), {"value": metric}, seeding.make_generator(seed), every=every
     )
     return table.pivot(index="seed", columns="layer", values="value").to_numpy()
 
@@ -109,7 +111,7 @@ def loop_gradients(x: torch.Tensor, width: int, depth: int, spec: dict, seed: in
 
 def batched_gradients(x: torch.Tensor, width: int, depth: int, spec: dict, seed: int) -> np.ndarray:
     chain = nets.NetworkSpec(width, depth, **spec)
-    return gradients.log_gradient_norms(x, chain, nets.make_generator(seed)).numpy()
+    return gradients.log_gradient_norms(x, chain, seeding.make_generator(seed)).numpy()
 
 
 @dataclass
@@ -123,7 +125,7 @@ class Sweep:
 
 def notebook01_sweeps(preset: str) -> list[Sweep]:
     cfg = presets.load_preset("01_orthogonality", preset)
-    generator = nets.make_generator(0)
+    generator = seeding.make_generator(0)
     seeds, n = cfg["seeds"], cfg["batch_size"]
     floor = [
         {
@@ -155,7 +157,7 @@ def notebook01_sweeps(preset: str) -> list[Sweep]:
 
 def notebook02_sweeps(preset: str) -> list[Sweep]:
     cfg = presets.load_preset("02_entropy", preset)
-    generator = nets.make_generator(0)
+    generator = seeding.make_generator(0)
     regime = [
         {
             "x": data.near_collinear_batch(
@@ -175,7 +177,7 @@ def notebook02_sweeps(preset: str) -> list[Sweep]:
 
 def notebook03_sweeps(preset: str) -> list[Sweep]:
     cfg = presets.load_preset("03_isometry", preset)
-    generator = nets.make_generator(0)
+    generator = seeding.make_generator(0)
     activations = ["identity", "relu", "tanh", "sigmoid", "sin", "exp", "gelu"]
     configs = [
         {
@@ -193,7 +195,7 @@ def notebook03_sweeps(preset: str) -> list[Sweep]:
 
 def notebook04_sweeps(preset: str) -> list[Sweep]:
     cfg = presets.load_preset("04_bounded_gradients", preset)
-    generator = nets.make_generator(0)
+    generator = seeding.make_generator(0)
     width = cfg["grad_width"]
     configs = [
         {
@@ -242,7 +244,7 @@ def loop_training(
 def batched_training(
     x: torch.Tensor, y: torch.Tensor, width: int, depth: int, seed: int, seeds: int, epochs: int
 ) -> np.ndarray:
-    generator = nets.make_generator(seed)
+    generator = seeding.make_generator(seed)
     spec = nets.NetworkSpec(width, depth, norm="none", activation="relu", init="xavier")
     weights = train.init_weights(seeds, x.shape[1], spec, generator)
     history = train.sgd(x, y, weights, spec, epochs, generator).history

@@ -18,7 +18,8 @@ from collections.abc import Callable
 
 import torch
 
-from normprop import data, gradients, metrics, nets, presets, train
+from normprop import claims as presets
+from normprop import data, gradients, metrics, nets, seeding, train
 
 SLICE_LAYERS = 20
 
@@ -36,7 +37,7 @@ def _seconds(function: Callable[[], object], repeat: int = 2) -> float:
 def chain(seeds: int, n: int, width: int, depth: int, chosen: dict, every: int = 1, dtype=torch.float32, **spec):
     """Core-seconds of one chain configuration: a slice of layers at the real sizes, scaled to ``depth``."""
     layers = min(depth, SLICE_LAYERS if every == 1 else max(SLICE_LAYERS, 2 * every))
-    generator = nets.make_generator(0)
+    generator = seeding.make_generator(0)
 
     def run() -> None:
         x = data.gaussian_batch(seeds, n, width, generator, dtype)
@@ -47,7 +48,7 @@ def chain(seeds: int, n: int, width: int, depth: int, chosen: dict, every: int =
 
 def gradient(seeds: int, width: int, depths: list[int], **spec) -> float:
     """Core-seconds of fresh networks at every depth in ``depths``, one backward pass each (04)."""
-    generator = nets.make_generator(0)
+    generator = seeding.make_generator(0)
     probe = min(depths[-1], 50)
     x = data.gaussian_batch(seeds, width, width, generator, torch.float64)
     per_layer = _seconds(lambda: gradients.log_gradient_norms(x, nets.NetworkSpec(width, probe, **spec), generator))
@@ -57,7 +58,7 @@ def gradient(seeds: int, width: int, depths: list[int], **spec) -> float:
 def training(seeds: int, width: int, inputs: int, samples: int, depth: int, epochs: int, **spec) -> float:
     """Core-seconds of training ``seeds`` MLPs (batched) for ``epochs`` epochs over ``samples`` examples:
     one epoch over a 1024-example slice, scaled by the data set size."""
-    generator = nets.make_generator(0)
+    generator = seeding.make_generator(0)
     slice_size = 1024
     x = torch.randn(slice_size, inputs, generator=generator)
     y = torch.randint(0, 10, (slice_size,), generator=generator)
@@ -126,7 +127,7 @@ def notebook_04(cfg: dict) -> dict[str, float]:
         for w in cfg["rate_widths"]
     }
     linear = gradient(seeds, cfg["grad_width"], cfg["grad_depths"], norm="batch", norm_scale="unit", init="orthogonal")
-    generator = nets.make_generator(0)
+    generator = seeding.make_generator(0)
     samples = cfg["theorem3_samples"]
     theorem3 = _seconds(lambda: nets.haar_orthogonal(samples // 10, 8, 8, generator, torch.float64)) * 10
     return {

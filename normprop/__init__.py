@@ -1,18 +1,19 @@
 """normprop: how normalization layers shape signal propagation in randomly initialised deep networks.
 
-The public API is re-exported here; the modules each hold one idea:
+The package is in three layers, and data flows one way (network spec -> batched forward pass -> per-layer
+metrics in a tidy table -> figure and claim check):
 
-* :mod:`normprop.metrics` -- orthogonality gap, isometry gap, entropy, ranks, cosines;
-* :mod:`normprop.nets` -- one definition of a network's layers (:class:`NetworkSpec`), random chains batched
-  over seeds with streamed per-layer metrics;
-* :mod:`normprop.theory` -- Hermite coefficients, beta, mean-field maps and trajectories, theorem bounds;
-* :mod:`normprop.gradients` -- gradient norms of deep networks; :mod:`normprop.train` -- batched SGD and
-  initialisers;
-* :mod:`normprop.data` -- input batches and the bundled digits; :mod:`normprop.sweep` -- grids -> tidy tables;
-* :mod:`normprop.stats` -- confidence intervals and per-seed fits for claim checks;
-* :mod:`normprop.notebook` -- the notebook scaffold (:func:`start`, :meth:`Session.finish`);
-* :mod:`normprop.presets`, :mod:`normprop.results`, :mod:`normprop.plotting`, :mod:`normprop.paths`,
-  :mod:`normprop.runtime` -- the plumbing; :mod:`normprop.cli` -- the ``normprop`` command.
+* the science, in this folder, importable without any machinery: :mod:`normprop.activations` (name ->
+  function, kinks, label), :mod:`normprop.seeding` (generators and seed derivation), :mod:`normprop.data`,
+  :mod:`normprop.nets` (one definition of a network's layers, random chains batched over seeds),
+  :mod:`normprop.metrics`, :mod:`normprop.theory`, :mod:`normprop.gradients`, :mod:`normprop.train`,
+  :mod:`normprop.gaussianity` and :mod:`normprop.analysis` (intervals, per-seed fits, summaries);
+* :mod:`normprop.claims`: one module per claim (its catalog entry, presets, task functions and checks) and the
+  bibliography;
+* :mod:`normprop.repro`: the reproduction machinery (the notebook session, sweeps, cache and Dask, build
+  files, runner, records, report, provenance, book, plotting, the ``normprop`` command).
+
+The names below are re-exported here; the notebooks use :func:`start` and the science modules.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from typing import Any
 
 # Submodules and names are imported on first use (PEP 562): `import normprop` stays cheap, so that the
 # `normprop` command starts at once and a Ctrl-C during its start-up is not a torch-import traceback.
-_SUBMODULES = ("data", "gradients", "metrics", "nets", "notebook", "stats", "sweep", "theory", "train")
+_SUBMODULES = (
+    "activations", "analysis", "claims", "data", "gaussianity", "gradients", "metrics", "nets", "repro", "seeding", "theory",
+    "train",
+)  # fmt: skip
 _NAMES = {
     "entropy": "metrics",
     "entropy_deficit": "metrics",
@@ -33,15 +37,15 @@ _NAMES = {
     "orthogonality_gap": "metrics",
     "stable_rank": "metrics",
     "NetworkSpec": "nets",
-    "make_generator": "nets",
+    "make_generator": "seeding",
     "measure_chain": "nets",
-    "ClaimNotReproduced": "notebook",
-    "Session": "notebook",
-    "start": "notebook",
-    "save_figure": "plotting",
-    "set_theme": "plotting",
-    "load_preset": "presets",
-    "configure": "runtime",
+    "ClaimNotReproduced": "repro.session",
+    "Session": "repro.session",
+    "start": "repro.session",
+    "save_figure": "repro.plotting",
+    "set_theme": "repro.plotting",
+    "load_preset": "claims",
+    "configure": "repro.runtime",
 }
 
 # One version, declared in pyproject.toml.

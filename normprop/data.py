@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from normprop._validation import check_open_unit, check_positive_int
-from normprop.paths import repo_root
+from normprop.repro.layout import repo_root
 
 
 def _check_sizes(seeds: int, n: int, d: int) -> None:

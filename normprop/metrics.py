@@ -187,13 +187,18 @@ def numerical_rank(h: torch.Tensor, rtol: float | None = None, precision: torch.
     return (singular_values > rtol * singular_values[..., :1]).sum(-1)
 
 
-def abs_cosine(h: torch.Tensor) -> torch.Tensor:
-    """Matrix of absolute cosine similarities ``|<h_i, h_j>| / (|h_i| |h_j|)`` of shape ``(..., n, n)``."""
+def cosine(h: torch.Tensor) -> torch.Tensor:
+    """Matrix of cosine similarities ``<h_i, h_j> / (|h_i| |h_j|)`` of shape ``(..., n, n)``, in float64."""
     g = gram(_rescaled(h))
     norms = torch.diagonal(g, dim1=-2, dim2=-1).sqrt()
     if bool((norms <= 0).any()):
         raise ValueError("h has a sample that is identically zero; its cosine is undefined")
-    return (g / (norms[..., :, None] * norms[..., None, :])).abs()
+    return g / (norms[..., :, None] * norms[..., None, :])
+
+
+def abs_cosine(h: torch.Tensor) -> torch.Tensor:
+    """Matrix of absolute cosine similarities ``|<h_i, h_j>| / (|h_i| |h_j|)`` of shape ``(..., n, n)``."""
+    return cosine(h).abs()
 
 
 def mean_abs_cosine(h: torch.Tensor) -> torch.Tensor:

@@ -112,13 +112,6 @@ class NetworkSpec:
         return replace(self, **changes)
 
 
-def make_generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
-    """An explicit generator: every random draw in normprop takes one, never the global state."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return torch.Generator(device=device).manual_seed(seed)
-
-
 def haar_orthogonal(
     seeds: int, d_in: int, d_out: int, generator: torch.Generator, dtype: torch.dtype = torch.float32
 ) -> torch.Tensor:

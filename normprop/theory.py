@@ -29,11 +29,10 @@ from scipy.special import roots_legendre
 
 from normprop import metrics
 from normprop._validation import check_batch, check_nonnegative_int, check_positive_int
-from normprop.activations import Activation, resolve_activation
+from normprop.activations import KINKS, Activation, resolve_activation
 
 #: Where the named activations are not smooth.
 # SELU and ELU join pieces at 0 too: SELU's slope jumps there, ELU's second derivative does.
-KINKS: dict[str, tuple[float, ...]] = {name: (0.0,) for name in ("relu", "leaky_relu", "centered_relu", "selu", "elu")}
 
 _HERMITE_NODES = 200
 _LEGENDRE_NODES = 400
@@ -179,10 +178,9 @@ def predicted_potential(gamma0: float | np.ndarray, beta: float, layers: np.ndar
 
 
 def correlation_matrix(h: torch.Tensor) -> torch.Tensor:
-    """The sample correlation (cosine) matrix ``C_ij = <h_i, h_j> / (|h_i| |h_j|)`` in float64, ``(..., n, n)``."""
-    g = metrics.gram(h)
-    norms = torch.diagonal(g, dim1=-2, dim2=-1).sqrt()
-    return (g / (norms[..., :, None] * norms[..., None, :])).clamp(-1, 1)
+    """The sample correlation matrix ``C_ij = cos(h_i, h_j)`` (:func:`normprop.metrics.cosine`), clipped to
+    [-1, 1] against round-off, ``(..., n, n)``."""
+    return metrics.cosine(h).clamp(-1, 1)
 
 
 def mean_field_trajectory(

@@ -25,9 +25,9 @@ import torch.nn.functional as F
 
 from normprop._validation import check_batch, check_choice, check_positive_int
 from normprop.activations import Activation, resolve_activation
+from normprop.analysis import mean_ci
 from normprop.metrics import orthogonality_gap
 from normprop.nets import RANDOM_INITS, NetworkSpec, activate, forward, haar_orthogonal, sample_weights
-from normprop.stats import mean_ci
 
 V_PRIMES = ("haar", "identity", "input", "sample")
 #: Scales of iterative orthogonalization: ``"rms"`` gives the pre-activations unit mean square; ``"paper"`` is
@@ -351,7 +351,7 @@ def training_outcomes(
 ) -> pd.DataFrame:
     """Whether each configuration trained within its budget, decided from the seeds' losses after it.
 
-    One row per group of ``by``: the mean ``column`` over seeds and its 95% interval (:func:`normprop.stats.mean_ci`),
+    One row per group of ``by``: the mean ``column`` over seeds and its 95% interval (:func:`normprop.analysis.mean_ci`),
     the number of ``diverged`` seeds (loss ``+inf``; any makes the mean ``inf``), and the ``outcome``:
     ``"trains"`` if the interval lies below ``threshold``, ``"fails"`` if it lies above (a diverged seed
     included), ``"undecided"`` if it contains the threshold.

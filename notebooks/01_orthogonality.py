@@ -68,7 +68,8 @@ import seaborn as sns
 import torch
 
 import normprop as npp
-from normprop import data, metrics, nets, stats, theory
+from normprop import analysis as stats
+from normprop import data, metrics, nets, theory
 
 session = npp.start("01_orthogonality", preset, seed=seed, threads=threads, device=device)
 cfg, band = session.sizes, session.band

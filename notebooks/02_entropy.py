@@ -72,7 +72,8 @@ import seaborn as sns
 import torch
 
 import normprop as npp
-from normprop import data, gaussianity, metrics, nets, stats
+from normprop import analysis as stats
+from normprop import data, gaussianity, metrics, nets
 
 session = npp.start("02_entropy", preset, seed=seed, threads=threads, device=device)
 cfg, band = session.sizes, session.band

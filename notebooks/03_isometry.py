@@ -65,7 +65,8 @@ from IPython.display import display
 from scipy.stats import spearmanr
 
 import normprop as npp
-from normprop import data, metrics, nets, stats, theory
+from normprop import analysis as stats
+from normprop import data, metrics, nets, theory
 
 session = npp.start("03_isometry", preset, seed=seed, threads=threads, device=device)
 cfg, band = session.sizes, session.band

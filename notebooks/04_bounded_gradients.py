@@ -68,7 +68,8 @@ import seaborn as sns
 import torch
 
 import normprop as npp
-from normprop import data, gradients, metrics, nets, stats, theory, train
+from normprop import analysis as stats
+from normprop import data, gradients, metrics, nets, theory, train
 
 session = npp.start("04_bounded_gradients", preset, seed=seed, threads=threads, device=device)
 cfg, band = session.sizes, session.band

@@ -80,7 +80,9 @@ import torch
 from scipy.stats import spearmanr
 
 import normprop as npp
-from normprop import data, metrics, nets, stats, tasks, theory, train
+from normprop import analysis as stats
+from normprop import data, metrics, nets, seeding, theory, train
+from normprop.repro import sweeps as tasks
 
 session = npp.start("05_sgd_acceleration", preset, seed=seed, threads=threads, device=device)
 cfg, band = session.sizes, session.band
@@ -129,7 +131,7 @@ run_seeds = {d: tasks.task_seed(session.seed, session.notebook, "main: shared dr
 
 def history(depth: int, init: str, run_seed: int, seeds: int, generator: torch.Generator) -> pd.DataFrame:
     """One (depth, init) run, drawing from the depth's shared seed (not from the task's own generator)."""
-    result = fit(depth, init, cfg["epochs"], seeds, nets.make_generator(run_seed, generator.device))
+    result = fit(depth, init, cfg["epochs"], seeds, seeding.make_generator(run_seed, generator.device))
     # Computed from the initial hidden weights themselves (the readout is random in every init and is left out).
     distinct = train.distinct_across_seeds(result.initial_weights[:-1])
     return result.history.assign(init=INITS[init], message=result.message, seeds_differ=distinct)

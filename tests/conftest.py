@@ -4,7 +4,7 @@ import pytest
 import torch
 from hypothesis import settings
 
-from normprop.nets import make_generator
+from normprop.seeding import make_generator
 
 
 @pytest.fixture

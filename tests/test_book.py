@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from normprop import book
-from normprop.catalog import CLAIMS
+from normprop.claims import all_claims
+from normprop.repro import book
 
 ROOT = Path(__file__).resolve().parents[1]
 IMG = re.compile(r"<img\b[^>]*\bsrc=\"([^\"]+)\"")
@@ -35,7 +35,7 @@ def built(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NORMPROP_BUILD_DIR", str(base))
         (base / "quick").mkdir()
-        shutil.copy(ROOT / "notebooks" / f"{CLAIMS[0].notebook}.ipynb", base / "quick")
+        shutil.copy(ROOT / "notebooks" / f"{all_claims()[0].notebook}.ipynb", base / "quick")
         (base / "quick" / "report.md").write_text(REPORT)
         index = book.build_book("quick")
     assert digest(committed) == before, "building the book changed a committed file"
@@ -65,20 +65,20 @@ def test_landing_page_links_every_notebook_the_gallery_and_the_report(built):
     assert built.name == "index.html" and built.parent.name == "book"
     html = built.read_text()
     assert "<h1>normprop" in html, "the README is the landing page"
-    for claim in CLAIMS:
+    for claim in all_claims():
         assert f'href="notebooks/{claim.notebook}.html"' in html
     assert 'href="figures/README.html"' in html and 'href="report.html"' in html
     assert "every claim reproduced" in (built.parent / "report.html").read_text()
 
 
-@pytest.mark.parametrize("claim", CLAIMS, ids=lambda claim: claim.notebook)
+@pytest.mark.parametrize("claim", all_claims(), ids=lambda claim: claim.notebook)
 def test_each_notebook_page_shows_its_figures(built, claim):
     page = built.parent / "notebooks" / f"{claim.notebook}.html"
     html = page.read_text()
     assert f"<title>{claim.notebook[:2]}" in html, "the page is titled by the notebook's first heading"
     assert len(page_images(page)) >= len(claim.figures), "fewer images than the notebook has figures"
     # A line under the title says where the page comes from: build/quick/ for 01 (see the fixture).
-    if claim is CLAIMS[0]:
+    if claim is all_claims()[0]:
         assert "executed with the quick preset (" in html and "the committed notebook" not in html
     else:
         assert "the committed notebook, executed with the quick preset" in html
@@ -100,8 +100,8 @@ def test_gallery_shows_every_figure_and_links_the_notebooks(built):
     page = built.parent / "figures" / "README.html"
     html = page.read_text()
     names = {image.name for image in page_images(page)}
-    assert {f"{stem}.png" for claim in CLAIMS for stem in claim.figures} <= names
-    for claim in CLAIMS:
+    assert {f"{stem}.png" for claim in all_claims() for stem in claim.figures} <= names
+    for claim in all_claims():
         assert f'href="../notebooks/{claim.notebook}.html"' in html
 
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import normprop as npp
-from normprop import cache, nets
+from normprop import nets
+from normprop.repro import cache, layout
 
 SCALE = 2.0
 
@@ -128,4 +129,4 @@ def test_no_cache_bypasses_it(session, tmp_path, monkeypatch):
     assert counts(uncached, "sweep") == (0, 1) and not (tmp_path / "cache").exists()
     for value, disabled in [("0", False), ("", False), ("false", False), ("yes", True)]:
         monkeypatch.setenv("NORMPROP_NO_CACHE", value)
-        assert cache.cache_disabled() is disabled
+        assert layout.cache_disabled() is disabled

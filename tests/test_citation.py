@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 import yaml
 
-from normprop.catalog import CLAIMS
+from normprop.claims import all_claims
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
@@ -30,7 +30,7 @@ def readme() -> str:
 
 
 def catalog_arxiv_ids() -> set[str]:
-    return {match for claim in CLAIMS for paper in claim.papers for match in ARXIV.findall(paper)}
+    return {match for claim in all_claims() for paper in claim.papers for match in ARXIV.findall(paper)}
 
 
 def test_citation_is_valid_cff_1_2_0(citation):
@@ -97,7 +97,7 @@ def test_readme_launch_links_follow_the_repository_slug():
     slug = PROJECT["urls"]["Repository"].removeprefix("https://github.com/")
     colab = r"https://colab\.research\.google\.com/github/([\w.-]+/[\w.-]+)/blob/main/notebooks/(\w+)\.ipynb"
     links = re.findall(colab, readme())
-    assert {notebook for _, notebook in links} == {claim.notebook for claim in CLAIMS}
+    assert {notebook for _, notebook in links} == {claim.notebook for claim in all_claims()}
     assert {found for found, _ in links} == {slug}, f"the README's Colab links must use {slug} (pyproject.toml)"
     repositories = re.findall(r"https://github\.com/([\w.-]+/[\w.-]+)", readme())  # the Colab cell, the BibTeX
     assert repositories and set(repositories) == {slug}

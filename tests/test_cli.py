@@ -11,8 +11,9 @@ import signal
 import pytest
 from tiny_notebooks import FIGURE, RECORD, write_notebook
 
-from normprop import cli, report, results, runner
-from normprop.catalog import CLAIMS
+from normprop.claims import all_claims
+from normprop.repro import cli, report, runner
+from normprop.repro import records as results
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def fake_launch(verdicts, before=None):
 def test_list_names_every_claim_and_figure(capsys):
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
-    for claim in CLAIMS:
+    for claim in all_claims():
         assert claim.notebook in out and all(f"figures/{stem}.png" in out for stem in claim.figures)
     assert "arXiv:2106.03970" in out
 
@@ -133,7 +134,7 @@ def test_a_report_with_a_timed_out_notebook_is_incomplete_and_says_so(build):
         "01_orthogonality": runner.Outcome(runner.FINISHED, "reproduced", 1.0),
         "02_entropy": runner.Outcome(runner.TIMED_OUT, "stopped at the 3 s limit", 3.0),
     }
-    data = report.build_report(CLAIMS[:2], "quick", outcomes, {"packages": {}, "python": "3", "platform": "p",
+    data = report.build_report(all_claims()[:2], "quick", outcomes, {"packages": {}, "python": "3", "platform": "p",
                                                                 "cpu": "c", "cores": 1, "jobs": 1,
                                                                 "torch_threads_per_job": 1})  # fmt: skip
     assert data["complete"] is False and data["all_reproduced"] is False and data["counts"]["timed out"] == 1
@@ -145,7 +146,7 @@ def test_a_report_with_a_timed_out_notebook_is_incomplete_and_says_so(build):
 def test_gallery_is_deterministic_and_lists_every_figure():
     text = report.gallery_markdown()
     assert text == report.gallery_markdown()
-    for claim in CLAIMS:
+    for claim in all_claims():
         for stem in claim.figures:
             assert f"({stem}.png)" in text
 
@@ -172,12 +173,12 @@ def test_reproduce_end_to_end_on_a_tiny_notebook(build, tmp_path, monkeypatch, c
 def test_an_unchanged_notebook_is_not_run_again_until_something_changes(build, tmp_path, monkeypatch, capsys):
     """reproduce reuses a notebook's last run when its file, the code and the preset are unchanged and everything
     it wrote is there; an edit to the notebook, a missing figure or --no-cache runs it again."""
-    from normprop.catalog import find_claim
+    from normprop.claims import find_claim
 
     stems = list(find_claim("01").figures)
     save_all = (
         "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
-        "from normprop.plotting import save_figure\nfig, ax = plt.subplots()\n"
+        "from normprop.repro.plotting import save_figure\nfig, ax = plt.subplots()\n"
         f"for stem in {stems!r}:\n    save_figure(fig, stem, preset)"
     )
     notebooks = tmp_path / "notebooks"

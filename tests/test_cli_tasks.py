@@ -7,7 +7,7 @@ import os
 import pytest
 from tiny_notebooks import write_notebook
 
-from normprop import cli, runner
+from normprop.repro import cli, runner
 
 SWEEP = (
     "import normprop as npp\n"

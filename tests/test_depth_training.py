@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
-from normprop import nets, stats, train
-from normprop.stats import Estimate
+from normprop import analysis as stats
+from normprop import nets, seeding, train
+from normprop.analysis import Estimate
 
 
 def small_problem(generator):
@@ -18,9 +19,9 @@ def small_problem(generator):
 
 
 def test_budget_matches_train_fit_when_nothing_diverges():
-    x, y, spec = small_problem(nets.make_generator(0))
-    fitted = train.fit(x, y, spec, 3, 2, nets.make_generator(7), lr=0.05, batch_size=16)
-    losses = train.train_losses_after_budget(x, y, spec, 3, 2, nets.make_generator(7), lr=0.05, batch_size=16)
+    x, y, spec = small_problem(seeding.make_generator(0))
+    fitted = train.fit(x, y, spec, 3, 2, seeding.make_generator(7), lr=0.05, batch_size=16)
+    losses = train.train_losses_after_budget(x, y, spec, 3, 2, seeding.make_generator(7), lr=0.05, batch_size=16)
     expected = fitted.history[fitted.history.epoch == 2].sort_values("seed")["loss"].to_numpy()
     assert fitted.message is None
     np.testing.assert_allclose(losses, expected, rtol=1e-5)
@@ -28,25 +29,25 @@ def test_budget_matches_train_fit_when_nothing_diverges():
 
 @pytest.mark.parametrize("scale", [math.nan, 3e36], ids=["non-finite-at-start", "diverges-during-training"])
 def test_a_diverged_seed_is_inf_and_the_others_train_on_as_if_alone(scale):
-    x, y, spec = small_problem(nets.make_generator(0))
-    weights = train.init_weights(3, 6, spec, nets.make_generator(1), classes=3)
+    x, y, spec = small_problem(seeding.make_generator(0))
+    weights = train.init_weights(3, 6, spec, seeding.make_generator(1), classes=3)
     broken = [w.clone() for w in weights]
     broken[-1][1] *= scale  # seed 1's readout: NaN, or so large that its first SGD steps blow up
-    losses = train.sgd_to_budget(x, y, broken, spec, 3, nets.make_generator(2), lr=0.05, batch_size=16)
+    losses = train.sgd_to_budget(x, y, broken, spec, 3, seeding.make_generator(2), lr=0.05, batch_size=16)
     alone = train.sgd_to_budget(
-        x, y, [w[[0, 2]] for w in weights], spec, 3, nets.make_generator(2), lr=0.05, batch_size=16
+        x, y, [w[[0, 2]] for w in weights], spec, 3, seeding.make_generator(2), lr=0.05, batch_size=16
     )
     assert losses[1] == math.inf
     np.testing.assert_allclose(losses[[0, 2]], alone, rtol=1e-5)
     # train.sgd alone would have stopped every seed early.
-    stopped = train.sgd(x, y, broken, spec, 3, nets.make_generator(2), lr=0.05, batch_size=16)
+    stopped = train.sgd(x, y, broken, spec, 3, seeding.make_generator(2), lr=0.05, batch_size=16)
     assert stopped.message is not None and stopped.history.epoch.max() < 3
 
 
 def test_all_seeds_diverged():
-    x, y, spec = small_problem(nets.make_generator(0))
-    weights = [w * math.nan for w in train.init_weights(2, 6, spec, nets.make_generator(1), classes=3)]
-    losses = train.sgd_to_budget(x, y, weights, spec, 2, nets.make_generator(2))
+    x, y, spec = small_problem(seeding.make_generator(0))
+    weights = [w * math.nan for w in train.init_weights(2, 6, spec, seeding.make_generator(1), classes=3)]
+    losses = train.sgd_to_budget(x, y, weights, spec, 2, seeding.make_generator(2))
     assert (losses == math.inf).all()
 
 

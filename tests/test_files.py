@@ -12,7 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from normprop import files, plotting, results
+from normprop.repro import files, plotting
+from normprop.repro import records as results
 
 
 def visible(folder):
@@ -64,7 +65,7 @@ def test_save_figure_that_fails_mid_save_keeps_the_old_figure(tmp_path, monkeypa
 WRITER = textwrap.dedent(
     """
     import sys
-    from normprop.files import atomic_write
+    from normprop.repro.files import atomic_write
     with atomic_write(sys.argv[1]) as handle:
         handle.write(b"n" * 5_000_000)
         handle.flush()

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from normprop import lock
+from normprop.repro import lock
 
 
 def test_a_held_lock_refuses_a_second_holder_and_names_the_first(tmp_path):

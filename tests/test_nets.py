@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from normprop import data, metrics, nets
+from normprop import data, metrics, nets, seeding
 
 
 @pytest.mark.parametrize("norm_scale, target", [("rms", 1.0), ("unit", None)])
@@ -100,7 +100,7 @@ def test_measure_chain_table(generator):
 
 def test_seeds_are_reproducible_and_independent():
     def run(seed: int):
-        generator = nets.make_generator(seed)
+        generator = seeding.make_generator(seed)
         x = data.near_collinear_batch(4, 4, 16, generator)
         return nets.measure_chain(x, nets.NetworkSpec(16, 8), {"gap": metrics.orthogonality_gap}, generator)
 
@@ -139,7 +139,7 @@ def test_bad_chain_inputs(generator):
     with pytest.raises(ValueError, match="random init"):
         next(nets.propagate(torch.ones(1, 4, 8), spec.with_changes(init="iterative_orthogonalization"), generator))
     with pytest.raises(ValueError, match="seed"):
-        nets.make_generator(-1)
+        seeding.make_generator(-1)
     with pytest.raises(ValueError, match="metrics"):
         nets.measure_chain(torch.ones(1, 2, 8), spec, {}, generator)
 
@@ -167,7 +167,7 @@ def test_row_space_chain_agrees_in_distribution_with_explicit_weights(init):
     # The same chain run two ways: streamed (row-space sampling) and with explicit d x d weights.
     seeds, n, d, depth = 400, 4, 24, 6
     spec = nets.NetworkSpec(d, depth, init=init)
-    generator = nets.make_generator(5)
+    generator = seeding.make_generator(5)
     x = data.near_collinear_batch(seeds, n, d, generator, dtype=torch.float64)
     *_, (_, streamed) = nets.propagate(x, spec, generator)
     h = x
@@ -235,9 +235,9 @@ def test_measure_stages_passes_three_tensors_when_uncentred(generator):
         "centred": lambda u, b, a: metrics.isometry_gap(b),
         "after": lambda u, b, a: metrics.isometry_gap(a),
     }
-    table = nets.measure_stages(x, spec, stage_metrics, nets.make_generator(3), uncentred=True)
+    table = nets.measure_stages(x, spec, stage_metrics, seeding.make_generator(3), uncentred=True)
     plain = nets.measure_stages(
-        x, spec, {"centred": lambda b, a: metrics.isometry_gap(b)}, nets.make_generator(3)
+        x, spec, {"centred": lambda b, a: metrics.isometry_gap(b)}, seeding.make_generator(3)
     )  # same generator seed: the same chain
     assert list(table.columns) == ["seed", "layer", "uncentred", "centred", "after"] and len(table) == 6
     np.testing.assert_allclose(table.centred, plain.centred)

@@ -16,10 +16,10 @@ import nbformat
 import papermill
 import pytest
 
-from normprop.catalog import CLAIMS
+from normprop.claims import all_claims
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = {claim.notebook: ROOT / "notebooks" / f"{claim.notebook}.ipynb" for claim in CLAIMS}
+NOTEBOOKS = {claim.notebook: ROOT / "notebooks" / f"{claim.notebook}.ipynb" for claim in all_claims()}
 SESSION_STARTED = float(os.environ.get("NORMPROP_TEST_SESSION_STARTED", time.time()))
 
 
@@ -62,7 +62,7 @@ def _fresh_record(build: Path, notebook: str) -> Path | None:
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize("claim", CLAIMS, ids=lambda claim: claim.notebook)
+@pytest.mark.parametrize("claim", all_claims(), ids=lambda claim: claim.notebook)
 def test_quick_preset_reproduces_the_claim(claim, tmp_path):
     build = Path(os.environ["NORMPROP_BUILD_DIR"])
     record = _fresh_record(build, claim.notebook)

@@ -9,7 +9,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from normprop import paths, plotting, presets, results, runtime
+from normprop import claims as presets
+from normprop.repro import layout as paths
+from normprop.repro import plotting, runtime
+from normprop.repro import records as results
 
 
 @pytest.fixture
@@ -88,9 +91,9 @@ def test_runtime_configure():
 
 
 def test_every_preset_of_a_notebook_has_the_same_sizes_and_full_is_the_papers_scale():
-    from normprop.catalog import CLAIMS
+    from normprop.claims import all_claims
 
-    for claim in CLAIMS:
+    for claim in all_claims():
         sizes = {name: presets.load_preset(claim.notebook, name) for name in presets.PRESET_NAMES}
         assert set(sizes["quick"]) == set(sizes["paper"]) == set(sizes["full"]), claim.notebook
         assert sizes["full"]["seeds"] >= 3 and sizes["quick"]["seeds"] <= sizes["paper"]["seeds"]
@@ -110,7 +113,7 @@ def test_every_preset_of_a_notebook_has_the_same_sizes_and_full_is_the_papers_sc
 
 
 def test_every_preset_has_a_default_notebook_timeout():
-    from normprop.runner import default_timeout
+    from normprop.repro.runner import default_timeout
 
     for name in presets.PRESET_NAMES:
         assert 0 < default_timeout(name) < float("inf")

@@ -5,8 +5,9 @@ import subprocess
 import pytest
 from tiny_notebooks import write_notebook
 
-from normprop import paths, provenance, report, runner
-from normprop.catalog import CLAIMS
+from normprop.claims import all_claims
+from normprop.repro import layout as paths
+from normprop.repro import provenance, report, runner
 
 
 @pytest.fixture
@@ -46,8 +47,8 @@ def test_environment_names_the_build_the_thread_pools_and_the_versions():
     assert env["packages"]["normprop"] and env["packages"]["threadpoolctl"] != "not installed"
     assert env["cpu"] and env["jobs"] == 2 and env["torch_threads_per_job"] == 1
 
-    outcomes = {claim.notebook: runner.Outcome(runner.FINISHED, "reproduced", 1.0) for claim in CLAIMS[:1]}
-    markdown = report.report_markdown(report.build_report(CLAIMS[:1], "quick", outcomes, env, seeds={}))
+    outcomes = {claim.notebook: runner.Outcome(runner.FINISHED, "reproduced", 1.0) for claim in all_claims()[:1]}
+    markdown = report.report_markdown(report.build_report(all_claims()[:1], "quick", outcomes, env, seeds={}))
     assert "torch build: " in markdown and "TORCH_VERSION=2.13.0" in markdown and "blas library" in markdown
     assert "- Code: " in markdown
 

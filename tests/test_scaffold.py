@@ -19,7 +19,7 @@ def test_start_derives_sizes_generator_and_record_from_one_name(build):
     assert session.notebook == "01_orthogonality"
     assert session.sizes["seeds"] == npp.load_preset("01_orthogonality", "quick")["seeds"]
     assert torch.equal(torch.randn(3, generator=session.generator), torch.randn(3, generator=npp.make_generator(3)))
-    assert session.band == {"errorbar": npp.stats.t_interval}
+    assert session.band == {"errorbar": npp.analysis.t_interval}
     assert npp.start("01", "quick", seeds=2).sizes["seeds"] == 2
 
 

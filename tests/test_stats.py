@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from normprop import stats
+from normprop import analysis as stats
 
 
 def test_mean_ci_matches_the_t_interval():

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from tiny_notebooks import QUICK_RECORD, SLEEP_FOREVER, pids, running, sleep_cells, write_notebook
 
-from normprop import cli, paths, runner
-from normprop.lock import lock_path
+from normprop.repro import cli, runner
+from normprop.repro import layout as paths
+from normprop.repro.lock import lock_path
 
 pytestmark = pytest.mark.processes
 
@@ -42,7 +43,7 @@ def committed_files():
 def start_cli(*arguments):
     """``normprop ...`` in its own process group, as a shell runs a foreground job."""
     return subprocess.Popen(
-        [sys.executable, "-m", "normprop.cli", *arguments, "--no-progress"],
+        [sys.executable, "-m", "normprop.repro.cli", *arguments, "--no-progress"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
 

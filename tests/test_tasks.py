@@ -10,8 +10,10 @@ import pytest
 import torch
 
 import normprop as npp
-from normprop import data, metrics, nets, tasks
-from normprop.cache import environment
+from normprop import data, metrics, nets
+from normprop.repro import layout
+from normprop.repro import sweeps as tasks
+from normprop.repro.cache import environment
 
 BATCH = 4
 
@@ -157,4 +159,4 @@ def test_a_dask_cluster_gives_the_same_numbers_as_this_process(session, monkeypa
         cluster.close()
     assert where == f"Dask scheduler {cluster.scheduler_address} (2 workers)"
     pd.testing.assert_frame_equal(on_cluster, in_process, check_exact=True)
-    assert tasks.read_task_log(session.notebook, "quick")["where"] == [where]
+    assert layout.read_task_log(session.notebook, "quick")["where"] == [where]

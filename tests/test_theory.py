@@ -8,7 +8,8 @@ import pytest
 import torch
 from scipy import integrate, special
 
-from normprop import data, metrics, nets, stats, theory
+from normprop import analysis as stats
+from normprop import data, metrics, nets, seeding, theory
 
 mpmath.mp.dps = 30
 
@@ -179,7 +180,7 @@ def test_mean_field_trajectory_matches_a_wide_simulated_chain(activation):
     # The same input batch through many random wide chains (LN after a centred activation, the validation MLP):
     # the mean-field gap must lie within the seeds' spread of the simulated mean, layer by layer.
     seeds, n, width, depth = 200, 4, 2000, 3
-    generator = nets.make_generator(11)
+    generator = seeding.make_generator(11)
     x = data.spiked_batch(1, n, width, generator, factor=5.0, dtype=torch.float64).expand(seeds, n, width)
     mean_field = theory.mean_field_trajectory(x[:1], activation, depth)
     spec = nets.NetworkSpec(width, depth, norm="layer", centering=True, order="act_norm", activation=activation)
@@ -209,7 +210,7 @@ def test_theorem1_bound_shape():
 
 
 def test_theorem3_bound_is_tight_at_isometry_and_holds_by_monte_carlo():
-    generator = nets.make_generator(3)
+    generator = seeding.make_generator(3)
     d = 5
     isometric = nets.normalize(data.orthogonal_batch(1, d, d, generator, torch.float64), "batch", norm_scale="unit")
     assert theory.theorem3_isometry_bound(isometric).item() == pytest.approx(1.0)
@@ -239,7 +240,7 @@ def test_mean_field_rate_over_a_window_sits_between_the_bound_and_the_edge_rates
     # From a spiked input (correlations near 1) the mean-field potential of tanh first falls at about
     # log f'(1) > -log beta0, so a slope fitted over the first layers exceeds Theorem 1's log(beta_sigma):
     # the bound is not the rate.
-    x = data.spiked_batch(3, 6, 256, nets.make_generator(5), factor=10.0, dtype=torch.float64)
+    x = data.spiked_batch(3, 6, 256, seeding.make_generator(5), factor=10.0, dtype=torch.float64)
     trajectory = theory.mean_field_trajectory(x, "tanh", 5)
     fitted = stats.per_seed_slope(trajectory.assign(y=-np.log(trajectory.potential)), "layer", "y").mean
     assert fitted > theory.mean_field_asymptotic_rate("tanh") > np.log(theory.beta_sigma("tanh"))

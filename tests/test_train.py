@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from normprop import data, metrics, nets, train
+from normprop import data, metrics, nets, seeding, train
 
 SHAPES = [(8, 16, 16), (16, 16, 16), (32, 12, 20)]
 CASES = [
@@ -37,8 +37,8 @@ def test_orthogonalizing_weight_takes_the_square_root_of_the_spectrum(generator,
 def test_the_papers_scale_gives_the_batch_unit_norm_and_the_rms_scale_unit_mean_square(generator, v_prime):
     h = data.near_collinear_batch(2, 40, 16, generator, cosine=0.8, dtype=torch.float64)
     # The same draw of a random V' for both scales.
-    z_rms = h @ train.orthogonalizing_weight(h, 16, nets.make_generator(5), v_prime, scale="rms")
-    z_paper = h @ train.orthogonalizing_weight(h, 16, nets.make_generator(5), v_prime, scale="paper")
+    z_rms = h @ train.orthogonalizing_weight(h, 16, seeding.make_generator(5), v_prime, scale="rms")
+    z_paper = h @ train.orthogonalizing_weight(h, 16, seeding.make_generator(5), v_prime, scale="paper")
     torch.testing.assert_close(z_rms.square().mean((-2, -1)), torch.ones(2, dtype=torch.float64))
     # eq. 6: c = 1 / ||S^(1/2)||_F, i.e. c^2 = 1 / tr S with S the singular values of h.
     if v_prime != "sample":  # orthonormal V': ||U S^(1/2) V'^T||_F^2 = tr S, so the batch has unit norm
@@ -139,9 +139,9 @@ def test_an_mlp_and_a_chain_from_the_same_spec_and_weights_give_the_same_forward
 def test_batched_training_equals_training_each_seed_alone():
     x, y = torch.randn(40, 6, generator=torch.Generator().manual_seed(0)), torch.arange(40) % 3
     spec = nets.NetworkSpec(5, 2, norm="none", activation="relu", init="he")
-    weights = train.init_weights(2, 6, spec, nets.make_generator(1), classes=3)
-    batched = train.sgd(x, y, weights, spec, 2, nets.make_generator(2), lr=0.1, batch_size=8)
-    alone = train.sgd(x, y, [w[1:] for w in weights], spec, 2, nets.make_generator(2), lr=0.1, batch_size=8)
+    weights = train.init_weights(2, 6, spec, seeding.make_generator(1), classes=3)
+    batched = train.sgd(x, y, weights, spec, 2, seeding.make_generator(2), lr=0.1, batch_size=8)
+    alone = train.sgd(x, y, [w[1:] for w in weights], spec, 2, seeding.make_generator(2), lr=0.1, batch_size=8)
     for w_batched, w_alone in zip(batched.weights, alone.weights, strict=True):
         torch.testing.assert_close(w_batched[1:], w_alone)
     history = batched.history
@@ -151,8 +151,8 @@ def test_batched_training_equals_training_each_seed_alone():
 def test_sgd_records_the_initial_weights_and_the_last_layers_rms():
     x, y = torch.randn(40, 6, generator=torch.Generator().manual_seed(0)), torch.arange(40) % 3
     spec = nets.NetworkSpec(5, 2, norm="none", activation="relu", init="he")
-    weights = train.init_weights(2, 6, spec, nets.make_generator(1), classes=3)
-    result = train.sgd(x, y, weights, spec, 1, nets.make_generator(2), lr=0.1, batch_size=8, probe=x[:10])
+    weights = train.init_weights(2, 6, spec, seeding.make_generator(1), classes=3)
+    result = train.sgd(x, y, weights, spec, 1, seeding.make_generator(2), lr=0.1, batch_size=8, probe=x[:10])
     for before, initial in zip(weights, result.initial_weights, strict=True):
         torch.testing.assert_close(before, initial)
     _, hidden = train.predict(x[:10], weights, spec)
@@ -163,11 +163,11 @@ def test_sgd_records_the_initial_weights_and_the_last_layers_rms():
 def test_the_activation_on_the_logits_is_an_option_of_training():
     x, y = torch.randn(40, 6, generator=torch.Generator().manual_seed(0)), torch.arange(40) % 3
     spec = nets.NetworkSpec(5, 2, norm="layer", centering=True, order="act_norm", activation="sigmoid", init="gaussian")
-    weights = train.init_weights(2, 6, spec, nets.make_generator(1), classes=3)
+    weights = train.init_weights(2, 6, spec, seeding.make_generator(1), classes=3)
     linear, _ = train.predict(x, weights, spec)
     capped, _ = train.predict(x, weights, spec, logit_activation=True)
     torch.testing.assert_close(capped, torch.sigmoid(linear))
-    result = train.sgd(x, y, weights, spec, 1, nets.make_generator(2), lr=0.1, batch_size=8, logit_activation=True)
+    result = train.sgd(x, y, weights, spec, 1, seeding.make_generator(2), lr=0.1, batch_size=8, logit_activation=True)
     start = result.history[result.history.epoch == 0].loss.to_numpy()
     expected = torch.nn.functional.cross_entropy(capped.transpose(1, 2), y.expand(2, -1), reduction="none").mean(-1)
     np.testing.assert_allclose(start, expected.double().numpy(), rtol=1e-6)
@@ -177,8 +177,8 @@ def test_training_stops_cleanly_on_a_non_finite_loss():
     # exp of exp of large weights overflows float32 within the first epoch.
     x, y = torch.randn(40, 6, generator=torch.Generator().manual_seed(0)), torch.arange(40) % 3
     spec = nets.NetworkSpec(8, 3, norm="none", activation="exp", init="he")
-    weights = [10 * w for w in train.init_weights(2, 6, spec, nets.make_generator(1), classes=3)]
-    result = train.sgd(x, y, weights, spec, 5, nets.make_generator(2), lr=0.1, batch_size=8)
+    weights = [10 * w for w in train.init_weights(2, 6, spec, seeding.make_generator(1), classes=3)]
+    result = train.sgd(x, y, weights, spec, 5, seeding.make_generator(2), lr=0.1, batch_size=8)
     assert result.message is not None and "not finite" in result.message
     last = result.history[result.history.epoch == result.history.epoch.max()]
     assert np.isinf(last.loss).any() and not result.history.isna().any().any()

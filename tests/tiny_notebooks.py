@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-RECORD = 'from normprop.results import ClaimRun\nClaimRun(NAME, preset).record({"the check": True}, {"slope": -0.5})'
+RECORD = 'from normprop.repro.records import ClaimRun\nClaimRun(NAME, preset).record({"the check": True}, {"slope": -0.5})'
 # The record ClaimRun writes, written by hand: importing normprop (hence torch) takes seconds, too slow for
 # tests that need a notebook to finish before they can interrupt the next one.
 QUICK_RECORD = (
@@ -24,7 +24,7 @@ QUICK_RECORD = (
 )
 FIGURE = (
     "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
-    "from normprop.plotting import save_figure\n"
+    "from normprop.repro.plotting import save_figure\n"
     "fig, ax = plt.subplots()\nax.plot(range(1000))\nsave_figure(fig, NAME + '_figure', preset)"
 )
 SLEEP_FOREVER = "import time\nwhile True:\n    time.sleep(0.05)"

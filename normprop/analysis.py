@@ -23,6 +23,10 @@ class Estimate:
     def __str__(self) -> str:
         return f"{self.mean:.4g} [{self.low:.4g}, {self.high:.4g}]"
 
+    def as_record(self) -> dict[str, float]:
+        """How a record stores it (:mod:`normprop.repro.records`): ``{"mean", "low", "high"}``."""
+        return {"mean": self.mean, "low": self.low, "high": self.high}
+
 
 def mean_ci(values: np.ndarray | list[float], confidence: float = 0.95) -> Estimate:
     """Mean and t confidence interval over seeds.

@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
-from normprop.paths import build_dir, relative_to_root, repo_root
+from normprop.repro import layout
+from normprop.repro.layout import relative_to_root, repo_root
 
 
 class LockHeld(RuntimeError):
@@ -36,7 +37,7 @@ class LockHeld(RuntimeError):
 
 
 def lock_path(preset: str) -> Path:
-    return build_dir(preset) / ".lock"
+    return layout.lock_path(preset)
 
 
 def read_holder(path: Path) -> dict:

@@ -2,18 +2,21 @@
 
 Regenerating unchanged science must give byte-identical files, so the PNG and PDF writers are told
 to leave out everything that changes between runs or machines: the software version and the
-creation date. Each file is written atomically (:mod:`normprop.files`).
+creation date. Each file is written atomically (:mod:`normprop.repro.files`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import seaborn as sns
 
-from normprop.files import atomic_write
-from normprop.paths import figures_dir
+from normprop.repro.files import atomic_write
+from normprop.repro.layout import figures_dir
 
 DPI = 150
 _PNG_METADATA = {"Software": None}
@@ -26,6 +29,14 @@ def set_theme() -> None:
     plt.rcParams.update(
         {"figure.dpi": 100, "savefig.dpi": DPI, "pdf.fonttype": 42, "figure.constrained_layout.use": True}
     )
+
+
+def log_ticks(axis: Any, values: Sequence[float], which: str = "x") -> None:
+    """A log-scaled axis labelled at ``values`` as plain numbers (widths, batch sizes), no minor ticks."""
+    values = [float(value) for value in values]
+    getattr(axis, f"set_{which}scale")("log")
+    getattr(axis, f"set_{which}ticks")(values, [f"{value:g}" for value in values])
+    getattr(axis, f"{which}axis").set_minor_locator(matplotlib.ticker.NullLocator())
 
 
 def save_figure(fig: plt.Figure, name: str, preset: str) -> list[Path]:

@@ -6,12 +6,12 @@ report under ``build/<preset>/``, the figures (paper preset: ``figures/``) and t
 non-zero when a notebook fails or a claim is not reproduced. ``run`` does the same without the report.
 
 Each notebook has a wall-clock limit (``--timeout``, default per preset in
-:data:`normprop.runner.TIMEOUT_SECONDS`); Ctrl-C or SIGTERM stops every running notebook within seconds;
+:data:`normprop.repro.runner.TIMEOUT_SECONDS`); Ctrl-C or SIGTERM stops every running notebook within seconds;
 one run per preset at a time (``build/<preset>/.lock``). Exit status: 0 every claim reproduced; 1 a claim
 not reproduced, a notebook failed or timed out; 2 bad arguments; 75 another run of the preset is going;
 130 stopped by SIGINT (Ctrl-C), 143 by SIGTERM.
 
-The notebooks' sweeps are tasks (:mod:`normprop.tasks`): run in each notebook's kernel by default, on a Dask
+The notebooks' sweeps are tasks (:mod:`normprop.repro.sweeps`): run in each notebook's kernel by default, on a Dask
 cluster with ``--scheduler tcp://HOST:PORT`` (or a ``LocalCluster`` of ``--workers N`` processes, started for
 the run and shared by its notebooks), with results cached under ``build/cache/`` unless ``--no-cache``. The
 flags reach the kernels as ``NORMPROP_SCHEDULER`` and ``NORMPROP_NO_CACHE``; the run prints where each
@@ -21,7 +21,6 @@ notebook's tasks ran.
 from __future__ import annotations
 
 import argparse
-import logging
 import math
 import os
 import shlex
@@ -29,14 +28,22 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
-from normprop import provenance, report, tasks
-from normprop.cache import cache_dir, cache_disabled
-from normprop.catalog import CLAIMS, Claim, find_claim
-from normprop.lock import LockHeld, preset_lock
-from normprop.paths import build_dir, notebooks_dir, relative_to_root, repo_root
-from normprop.presets import PRESET_NAMES
-from normprop.results import REPRODUCED
-from normprop.runner import (
+from normprop.claims import PRESET_NAMES, Claim, all_claims, find_claim
+from normprop.repro import provenance, report
+from normprop.repro.cluster import local_cluster
+from normprop.repro.layout import (
+    build_dir,
+    cache_dir,
+    cache_disabled,
+    describe_task_log,
+    notebooks_dir,
+    read_task_log,
+    relative_to_root,
+    repo_root,
+)
+from normprop.repro.lock import LockHeld, preset_lock
+from normprop.repro.records import REPRODUCED
+from normprop.repro.runner import (
     FINISHED,
     NOT_STARTED,
     TIMEOUT_SECONDS,
@@ -63,7 +70,7 @@ def print_table(claims: Sequence[Claim], outcomes: Mapping[str, Outcome]) -> Non
 
 
 def _claims(names: Sequence[str]) -> list[Claim]:
-    return [find_claim(name) for name in names] if names else list(CLAIMS)
+    return [find_claim(name) for name in names] if names else list(all_claims())
 
 
 def _exit_code(outcomes: Mapping[str, Outcome], stop: StopSignal) -> int:
@@ -98,12 +105,7 @@ def task_settings(args: argparse.Namespace) -> Iterator[str]:
         variables["NORMPROP_NO_CACHE"] = "1"
     address = args.scheduler
     if args.workers:
-        from distributed import LocalCluster
-
-        cluster = LocalCluster(
-            n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0",
-            silence_logs=logging.ERROR,
-        )  # fmt: skip
+        cluster = local_cluster(args.workers)
         address = cluster.scheduler_address
     try:
         if address:
@@ -128,7 +130,7 @@ def print_task_logs(claims: Sequence[Claim], preset: str, outcomes: Mapping[str,
         if outcomes[claim.notebook].reused:
             print(f"  {claim.notebook:<{width}}  not executed: unchanged since its last run (--no-cache runs it)")
             continue
-        print(f"  {claim.notebook:<{width}}  {tasks.describe_task_log(tasks.read_task_log(claim.notebook, preset))}")
+        print(f"  {claim.notebook:<{width}}  {describe_task_log(read_task_log(claim.notebook, preset))}")
 
 
 def _run(args: argparse.Namespace, claims: Sequence[Claim], write_report: bool) -> int:
@@ -188,7 +190,7 @@ def command_reproduce(args: argparse.Namespace) -> int:
 
 
 def command_list(args: argparse.Namespace) -> int:
-    for claim in CLAIMS:
+    for claim in all_claims():
         print(f"{claim.notebook}: {claim.title}")
         print(f"  claim: {claim.statement}")
         for paper in claim.papers:

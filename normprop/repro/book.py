@@ -1,6 +1,6 @@
 """The static HTML book: read the notebooks, figures and report without running anything.
 
-``make book`` (``python -m normprop.book``) assembles the book's sources in a staging folder,
+``make book`` (``python -m normprop.repro.book``) assembles the book's sources in a staging folder,
 ``build/book-src`` (copies only: no committed file is touched), and renders them with Sphinx and MyST-NB
 into ``build/book``, whose ``index.html`` is the entry page:
 
@@ -26,8 +26,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from normprop.catalog import CLAIMS
-from normprop.paths import build_dir, figures_dir, repo_root
+from normprop.claims import all_claims
+from normprop.repro.layout import build_dir, figures_dir, repo_root
 
 STAGING, OUTPUT = "book-src", "book"
 
@@ -65,7 +65,7 @@ def notebook_pages(preset: str = "paper", source: str | Path | None = None) -> l
         if not folder.is_dir():
             raise ValueError(f"source must be 'auto', 'committed' or a folder of notebooks, got {source!r}")
     pages = []
-    for claim in CLAIMS:
+    for claim in all_claims():
         name = f"{claim.notebook}.ipynb"
         if source is None or str(source) == "auto":
             if (executed / name).is_file():
@@ -90,7 +90,7 @@ def notebook_pages(preset: str = "paper", source: str | Path | None = None) -> l
 def _figures_folder(preset: str) -> Path:
     """The preset's figures if the gallery and every figure are there, else the committed ``figures/``."""
     folder = figures_dir(preset)
-    stems = [stem for claim in CLAIMS for stem in claim.figures]
+    stems = [stem for claim in all_claims() for stem in claim.figures]
     if (folder / "README.md").is_file() and all((folder / f"{stem}.png").is_file() for stem in stems):
         return folder
     return repo_root() / "figures"
@@ -204,7 +204,7 @@ def build_book(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m normprop.book", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m normprop.repro.book", description=__doc__.split("\n\n")[0])
     parser.add_argument("--preset", default="paper", help="whose executed notebooks and report (default: paper)")
     parser.add_argument(
         "--source",

@@ -1,7 +1,7 @@
 """Run notebooks through papermill, a few at a time, each within a time limit, and stop them cleanly.
 
 One loop in the main thread starts each notebook as a papermill subprocess in its own session
-(:mod:`normprop.processes`), polls them, stops any that run past ``timeout`` seconds (wall clock, kernel
+(:mod:`normprop.repro.processes`), polls them, stops any that run past ``timeout`` seconds (wall clock, kernel
 start included: papermill's own ``--execution-timeout`` only limits each cell), and, when SIGINT or SIGTERM
 arrives, stops every running notebook (papermill and kernel) within seconds and reports the rest as not
 started. No signal ever interrupts the loop itself: :func:`catch_stop_signals` only notes it.
@@ -29,12 +29,23 @@ from typing import IO, NamedTuple, Protocol
 
 from tqdm import tqdm
 
-from normprop.catalog import Claim
-from normprop.files import commit, remove_stale_temporaries, temporary_path, write_text_atomic
-from normprop.paths import build_dir, figures_dir, notebooks_dir, relative_to_root
-from normprop.processes import start_in_own_session, stop_trees
-from normprop.results import read_record, record_path
-from normprop.runtime import KERNEL_ENVIRONMENT
+from normprop.claims import Claim
+from normprop.repro.files import commit, remove_stale_temporaries, temporary_path, write_text_atomic
+from normprop.repro.layout import (
+    build_dir,
+    cache_disabled,
+    executed_notebook_path,
+    figures_dir,
+    inputs_path,
+    log_path,
+    notebooks_dir,
+    record_path,
+    relative_to_root,
+    task_log_path,
+)
+from normprop.repro.processes import start_in_own_session, stop_trees
+from normprop.repro.records import read_record
+from normprop.repro.runtime import KERNEL_ENVIRONMENT
 
 # Per-notebook wall-clock limits, seconds (``--timeout`` overrides). The slowest notebook takes about a minute
 # quick and four paper on the 2-core reference machine, so these only catch a hung kernel or cell. The full
@@ -135,7 +146,7 @@ class Job(Protocol):
         """The subprocesses to stop if the run is interrupted."""
 
     def abandon(self, state: str) -> Outcome:
-        """Clean up after :func:`normprop.processes.stop_trees` stopped the children."""
+        """Clean up after :func:`normprop.repro.processes.stop_trees` stopped the children."""
 
 
 @dataclass
@@ -152,12 +163,13 @@ class NotebookJob:
     def __post_init__(self) -> None:
         folder = build_dir(self.preset)
         folder.mkdir(parents=True, exist_ok=True)
-        self.output, self.log = folder / f"{self.claim.notebook}.ipynb", folder / f"{self.claim.notebook}.log"
+        self.output = executed_notebook_path(self.claim.notebook, self.preset)
+        self.log = log_path(self.claim.notebook, self.preset)
         self._temporary = temporary_path(self.output, ".ipynb")  # papermill wants the .ipynb extension
         # Never report a stale verdict, nor leave an executed copy that is not this run's.
         record_path(self.claim.notebook, self.preset).unlink(missing_ok=True)
         inputs_path(self.claim.notebook, self.preset).unlink(missing_ok=True)
-        (folder / f"{self.claim.notebook}.tasks.json").unlink(missing_ok=True)  # normprop.tasks.task_log_path
+        task_log_path(self.claim.notebook, self.preset).unlink(missing_ok=True)
         self.output.unlink(missing_ok=True)
         source = notebooks_dir() / f"{self.claim.notebook}.ipynb"
         command = [sys.executable, "-m", "papermill", str(source), str(self._temporary), "-p", "preset", self.preset]
@@ -208,15 +220,10 @@ class NotebookJob:
         return relative_to_root(self.log)
 
 
-def inputs_path(notebook: str, preset: str) -> Path:
-    """Where a finished run notes what it ran: ``build/<preset>/<notebook>.inputs.json``."""
-    return build_dir(preset) / f"{notebook}.inputs.json"
-
-
 def inputs_key(claim: Claim, preset: str, threads: int) -> str:
     """sha256 of everything a notebook's run depends on: the notebook file, normprop's code, the interpreter
-    and numerical libraries (:func:`normprop.cache.environment`), the preset and the torch threads."""
-    from normprop.cache import environment  # imports torch: only when a notebook is about to run
+    and numerical libraries (:func:`normprop.repro.cache.environment`), the preset and the torch threads."""
+    from normprop.repro.cache import environment  # imports torch: only when a notebook is about to run
 
     source = (notebooks_dir() / f"{claim.notebook}.ipynb").read_bytes()
     inputs = {
@@ -236,7 +243,7 @@ def unchanged_outcome(claim: Claim, preset: str, threads: int) -> Outcome | None
     a notebook whose every task would come from the cache still spends seconds on its kernel, imports and
     plots; re-running it would rewrite the same files byte for byte.
     """
-    if os.environ.get("NORMPROP_NO_CACHE"):
+    if cache_disabled():
         return None
     try:
         noted = json.loads(inputs_path(claim.notebook, preset).read_text())
@@ -244,7 +251,7 @@ def unchanged_outcome(claim: Claim, preset: str, threads: int) -> Outcome | None
         return None
     record = read_record(claim.notebook, preset)
     figures = [figures_dir(preset) / f"{stem}.{suffix}" for stem in claim.figures for suffix in ("png", "pdf")]
-    executed = build_dir(preset) / f"{claim.notebook}.ipynb"
+    executed = executed_notebook_path(claim.notebook, preset)
     if record is None or not executed.exists() or not all(path.exists() for path in figures):
         return None
     if noted.get("key") != inputs_key(claim, preset, threads) or noted.get("verdict") != record.get("verdict"):

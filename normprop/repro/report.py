@@ -1,7 +1,7 @@
 """The reproduction report (``build/<preset>/report.json`` and ``report.md``) and the figure gallery.
 
 The report records, per claim, the papers, the verdict, every check, the headline numbers, the seed and the
-runtime, plus the provenance of the run (:mod:`normprop.provenance`). A run replaces the report with a
+runtime, plus the provenance of the run (:mod:`normprop.repro.provenance`). A run replaces the report with a
 *running* one before it starts any notebook and writes the final one when it ends, complete or not, so a
 report never speaks for a run that did not finish: ``"complete": false`` and INCOMPLETE in the markdown
 unless every notebook ran to its end. The gallery (``figures/README.md`` for the paper preset) is built
@@ -16,11 +16,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from normprop.catalog import CLAIMS, Claim
-from normprop.files import write_text_atomic
-from normprop.paths import build_dir, figures_dir
-from normprop.results import REPRODUCED, read_record
-from normprop.runner import FINISHED, INTERRUPTED, NOT_STARTED, TIMED_OUT, Outcome
+from normprop.claims import Claim, all_claims
+from normprop.repro.files import write_text_atomic
+from normprop.repro.layout import gallery_path, report_paths
+from normprop.repro.records import REPRODUCED, read_record
+from normprop.repro.runner import FINISHED, INTERRUPTED, NOT_STARTED, TIMED_OUT, Outcome
 
 STATES = (FINISHED, INTERRUPTED, TIMED_OUT, NOT_STARTED)
 
@@ -166,16 +166,16 @@ def report_markdown(report: dict) -> str:
 
 def write_report(report: dict, preset: str) -> tuple[Path, Path]:
     """Write ``report.json`` and ``report.md`` under ``build/<preset>/``, each atomically."""
-    folder = build_dir(preset)
+    json_path, markdown_path = report_paths(preset)
+    folder = json_path.parent
     folder.mkdir(parents=True, exist_ok=True)
-    json_path, markdown_path = folder / "report.json", folder / "report.md"
     # The JSON first: it is what tools read, and the markdown is derived from it.
     write_text_atomic(json_path, json.dumps(report, indent=2) + "\n")
     write_text_atomic(markdown_path, report_markdown(report))
     return json_path, markdown_path
 
 
-def gallery_markdown(claims: Sequence[Claim] = CLAIMS) -> str:
+def gallery_markdown(claims: Sequence[Claim] = all_claims()) -> str:
     """The figure gallery, from the catalog only (no numbers or timings: byte-identical on every run)."""
     lines = [
         "# Figure gallery",
@@ -193,7 +193,7 @@ def gallery_markdown(claims: Sequence[Claim] = CLAIMS) -> str:
 
 
 def write_gallery(preset: str) -> Path:
-    path = figures_dir(preset) / "README.md"
+    path = gallery_path(preset)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists() or path.read_text() != gallery_markdown():  # unchanged: leave the committed file alone
         write_text_atomic(path, gallery_markdown())

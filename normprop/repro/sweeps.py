@@ -1,7 +1,7 @@
 """Sweeps as independent tasks: each configuration (x seed shard) draws from its own generator, so its numbers
 do not depend on what ran before it, nor on where it runs -- in this process or on a Dask cluster.
 
-A notebook declares a sweep through its session (:meth:`normprop.notebook.Session.grid` / ``cases``)::
+A notebook declares a sweep through its session (:meth:`normprop.repro.session.Session.grid` / ``cases``)::
 
     def gap_chain(width, depth, seeds, generator):          # a task: keyword arguments in, a table out
         x = data.near_collinear_batch(seeds, n, width, generator)
@@ -22,46 +22,74 @@ batched over its seeds; on a Dask distributed cluster when ``NORMPROP_SCHEDULER`
 of ``NORMPROP_WORKERS`` worker processes as the simple case. Every task sets torch's thread count and default
 dtype to the session's, so the numbers are the same wherever it runs (``tests/test_tasks.py`` checks it on a
 real two-worker cluster). A worker must run the same normprop code and numerical libraries as the notebook:
-a task checks :func:`normprop.cache.environment` and refuses to run otherwise.
+a task checks :func:`normprop.repro.cache.environment` and refuses to run otherwise.
 
-Results are cached (:mod:`normprop.cache`): a task whose function, parameters, seed and code version are
+Results are cached (:mod:`normprop.repro.cache`): a task whose function, parameters, seed and code version are
 unchanged is read back instead of run. Tables come back in configuration order, then shard order.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
+import itertools
 import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
 import torch
 
-from normprop import cache as cache_module
-from normprop.nets import make_generator
-from normprop.paths import build_dir
-from normprop.sweep import configurations as product_configurations
-from normprop.sweep import label_table
+from normprop.repro import cache as cache_module
+from normprop.repro.cluster import local_cluster
+from normprop.seeding import make_generator, seed_from_text
 
 #: Keyword arguments the task machinery passes itself: a configuration or ``fixed`` must not hold them.
 RESERVED = ("generator", "seeds")
 
 
+def configurations(**axes: Sequence[Any]) -> Iterator[dict[str, Any]]:
+    """Every combination of the axes' values, as keyword dictionaries (``itertools.product`` order)."""
+    for name, values in axes.items():
+        if isinstance(values, str | bytes) or not isinstance(values, Sequence | range) or len(values) == 0:
+            raise ValueError(f"axis {name} must be a non-empty list of values, got {values!r}")
+    names = list(axes)
+    for values in itertools.product(*axes.values()):
+        yield dict(zip(names, values, strict=True))
+
+
+def label_table(result: pd.DataFrame | Mapping[str, Any], configuration: Mapping[str, Any]) -> pd.DataFrame:
+    """A copy of ``result`` (a table, or a mapping as one row) with the configuration's values as columns; a
+    column the result already has is left as it is; a callable is recorded by its name."""
+    table = result.copy() if isinstance(result, pd.DataFrame) else pd.DataFrame([dict(result)])
+    for name, value in configuration.items():
+        if name not in table:
+            table[name] = getattr(value, "__name__", repr(value)) if callable(value) else value
+    return table
+
+
 def task_seed(
     seed: int, notebook: str, name: str, configuration: Mapping[str, Any], shard: Sequence[int] | None = None
 ) -> int:
-    """A 63-bit seed from sha256 over the canonical JSON of the inputs (see :func:`normprop.cache.canonical_json`):
+    """A 63-bit seed from sha256 over the canonical JSON of the inputs (see :func:`normprop.repro.cache.canonical_json`):
     the same on every machine and in every process, independent of the order tasks run in."""
     shard = None if shard is None else list(shard)
-    text = cache_module.canonical_json([seed, notebook, name, dict(configuration), shard])
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 1
+    return seed_from_text(cache_module.canonical_json([seed, notebook, name, dict(configuration), shard]))
+
+
+@dataclass(frozen=True)
+class SharedDraws:
+    """Tasks that draw the same random numbers: those whose configurations agree on ``keys``.
+
+    A task's generator is then seeded from ``name`` and those keys' values (and its seed shard, when the seeds are
+    split into several), not from its whole configuration: e.g. ``SharedDraws("main: shared draws", ("depth",))``
+    gives the Xavier, He and orthogonal runs of one depth the same data order and readout, so that they differ
+    only in what the comparison is about.
+    """
+
+    name: str
+    keys: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -155,12 +183,9 @@ class DaskExecutor:
     def local(cls, workers: int) -> DaskExecutor:
         """A ``LocalCluster`` of ``workers`` processes with one thread each, on 127.0.0.1 (its HTTP endpoints on a
         free port)."""
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0",
-            silence_logs=logging.ERROR,
-        )  # fmt: skip
+        cluster = local_cluster(workers)
         return cls(Client(cluster, set_as_default=False), cluster)
 
     @property
@@ -234,7 +259,7 @@ class SweepReport:
 
 @dataclass
 class SweepSettings:
-    """What a session fixes for its sweeps (:class:`normprop.notebook.Session` holds one)."""
+    """What a session fixes for its sweeps (:class:`normprop.repro.session.Session` holds one)."""
 
     seed: int
     notebook: str
@@ -255,6 +280,23 @@ def _shards(seeds: int | None, shard: int | None) -> list[tuple[int, int] | None
     return [(start, min(start + size, seeds)) for start in range(0, seeds, size)]
 
 
+def _seed(
+    settings: SweepSettings,
+    name: str,
+    configuration: Mapping[str, Any],
+    shard_range: tuple[int, int] | None,
+    shards: int,
+    shared: SharedDraws | None,
+) -> int:
+    if shared is None:
+        return task_seed(settings.seed, settings.notebook, name, configuration, shard_range)
+    missing = sorted(set(shared.keys) - set(configuration))
+    if missing:
+        raise ValueError(f"shared draws over {missing}: every configuration must hold these keys")
+    keys = {key: configuration[key] for key in shared.keys}
+    return task_seed(settings.seed, settings.notebook, shared.name, keys, shard_range if shards > 1 else None)
+
+
 def plan(
     name: str,
     function: Callable[..., Any],
@@ -263,6 +305,7 @@ def plan(
     fixed: Mapping[str, Any] | None = None,
     seeds: int | None = None,
     shard: int | None = None,
+    shared: SharedDraws | None = None,
 ) -> tuple[list[dict[str, Any]], list[Task]]:
     """The configurations and the tasks of a sweep: one per configuration and seed shard, in that order."""
     if not isinstance(name, str) or not name:
@@ -290,7 +333,7 @@ def plan(
                 Task(
                     function=function,
                     parameters=parameters,
-                    seed=task_seed(settings.seed, settings.notebook, name, configuration, shard_range),
+                    seed=_seed(settings, name, configuration, shard_range, len(shards), shared),
                     first_seed=0 if shard_range is None else shard_range[0],
                     device=settings.device,
                     dtype=settings.dtype,
@@ -312,13 +355,14 @@ def run_sweep(
     shard: int | None = None,
     executor: Executor | None = None,
     cache: cache_module.ResultCache | None = None,
+    shared: SharedDraws | None = None,
 ) -> tuple[pd.DataFrame, SweepReport]:
     """Run a sweep's tasks (cached ones read back, the rest on ``executor``) and return one table, in
-    configuration order with the configuration's values as columns (as :func:`normprop.sweep.cases`), and a
+    configuration order with the configuration's values as columns , and a
     :class:`SweepReport`."""
     started = time.perf_counter()
     executor = executor or InProcessExecutor()
-    configurations, tasks = plan(name, function, configurations, settings, fixed, seeds, shard)
+    configurations, tasks = plan(name, function, configurations, settings, fixed, seeds, shard, shared)
     results: list[pd.DataFrame | None] = [None] * len(tasks)
     keys: list[str] = []
     group = os.path.join(settings.notebook, name)
@@ -352,28 +396,5 @@ def run_sweep(
 
 
 def grid_configurations(**axes: Sequence[Any]) -> list[dict[str, Any]]:
-    """Every combination of the axes' values (:func:`normprop.sweep.configurations`), as a list."""
-    return list(product_configurations(**axes))
-
-
-def task_log_path(notebook: str, preset: str) -> Path:
-    """``build/<preset>/<notebook>.tasks.json``: where a notebook's tasks ran (written by its session)."""
-    return build_dir(preset) / f"{notebook}.tasks.json"
-
-
-def read_task_log(notebook: str, preset: str) -> dict[str, Any] | None:
-    path = task_log_path(notebook, preset)
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-
-
-def describe_task_log(log: Mapping[str, Any] | None) -> str:
-    """One line: how many tasks, how many computed where, how many read from the cache."""
-    if not log:
-        return "no task sweeps recorded"
-    if not log["computed"]:
-        return f"{log['tasks']} tasks: all from the cache"
-    where = ", ".join(log["where"])
-    return f"{log['tasks']} tasks: {log['computed']} computed ({where}), {log['cached']} from the cache"
+    """Every combination of the axes' values (:func:`configurations`), as a list."""
+    return list(configurations(**axes))

@@ -19,10 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from normprop.catalog import find_claim
-from normprop.files import write_text_atomic
-from normprop.paths import build_dir
-from normprop.presets import check_preset
+from normprop.claims import check_preset, find_claim
+from normprop.repro import layout
+from normprop.repro.files import write_text_atomic
 
 REPRODUCED, NOT_REPRODUCED = "reproduced", "not reproduced"
 
@@ -31,6 +30,8 @@ def _plain(value: Any) -> Any:
     """Numbers as JSON numbers (inf as the string "inf"), mappings with string keys."""
     if isinstance(value, Mapping):
         return {str(key): _plain(item) for key, item in value.items()}
+    if hasattr(value, "as_record"):  # an analysis.Estimate, say: it says how it is stored
+        return _plain(value.as_record())
     if isinstance(value, list | tuple | np.ndarray):
         return [_plain(item) for item in value]
     if isinstance(value, bool | np.bool_):
@@ -44,11 +45,11 @@ def _plain(value: Any) -> Any:
 
 
 def record_path(notebook: str, preset: str) -> Path:
-    return build_dir(preset) / f"{find_claim(notebook).notebook}.json"
+    return layout.record_path(find_claim(notebook).notebook, preset)
 
 
 class ClaimRun:
-    """Started when a notebook starts (:func:`normprop.notebook.start`); :meth:`record` writes the record."""
+    """Started when a notebook starts (:func:`normprop.repro.session.start`); :meth:`record` writes the record."""
 
     def __init__(self, notebook: str, preset: str, started: float | None = None) -> None:
         self.claim = find_claim(notebook)

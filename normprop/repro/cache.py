@@ -5,15 +5,16 @@ when that is set). The key is a sha256 over everything the result depends on:
 
 * the task function's **code**: its bytecode and constants, its default arguments, and every value it
   closes over or reads as a global (recursively through the notebook's own helper functions);
-  functions of ``normprop`` and of installed packages count by name, their code being covered by the next
+  functions of ``normprop`` (except a claim module's, whose code counts) and of installed packages count by
+  name, their code being covered by the next
   two items -- see :func:`fingerprint`;
-* the **code version** of the package, a hash of the ``normprop/*.py`` sources (:func:`code_version`): any
+* the **code version** of the package, a hash of every ``normprop/**/*.py`` source (:func:`code_version`): any
   edit to the package recomputes everything, the honest choice when a helper may have changed;
 * the **environment** that shapes the numbers: Python, torch, numpy and pandas versions (:func:`environment`);
 * the task's **parameters**, its **seed**, its device, dtype and torch thread count.
 
 An entry is ``MAGIC``, the sha256 of the payload, a newline, then the payload (a pickle of ``{"key": ...,
-"result": ...}``), written atomically (:func:`normprop.files.write_bytes_atomic`). An entry that is
+"result": ...}``), written atomically (:func:`normprop.repro.files.write_bytes_atomic`). An entry that is
 truncated, corrupted, or stored under another key fails its checks and is recomputed, never trusted.
 ``NORMPROP_NO_CACHE=1`` (``normprop run --no-cache``) bypasses the cache; ``make clean`` removes it with
 ``build/``.
@@ -39,11 +40,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from normprop.files import write_bytes_atomic
-from normprop.paths import repo_root
+from normprop.repro.files import write_bytes_atomic
+from normprop.repro.layout import cache_dir, cache_disabled
 
 MAGIC = b"normprop-cache-1\n"
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parents[1]  # normprop/
 _LIBRARY_PATHS = tuple(
     str(Path(path).resolve()) for path in {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"]}
 )
@@ -55,10 +56,11 @@ def _sha256(data: bytes) -> str:
 
 @functools.cache
 def code_version() -> str:
-    """sha256 over the sources of ``normprop/*.py`` (names and contents, in name order)."""
+    """sha256 over every source of the package, subpackages included (relative paths and contents, in path
+    order): an edit anywhere in ``normprop/`` changes it."""
     digest = hashlib.sha256()
-    for path in sorted(_PACKAGE.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted(_PACKAGE.rglob("*.py"), key=lambda path: path.relative_to(_PACKAGE).as_posix()):
+        digest.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -78,6 +80,8 @@ def _is_library(module_name: str | None) -> bool:
     """Whether a function of this module counts by name: normprop's own code (covered by
     :func:`code_version`) and installed or standard-library packages (covered by their versions)."""
     if not module_name or module_name == "__main__":
+        return False
+    if module_name.startswith("normprop.claims."):  # a claim's task function: fingerprinted by its code
         return False
     if module_name.split(".")[0] in ("normprop", "builtins"):
         return True
@@ -227,17 +231,6 @@ def task_key(function_fingerprint: str, parameters: Mapping[str, Any], seed: int
     return _sha256(_dumps(parts).encode())
 
 
-def cache_dir() -> Path:
-    """``build/cache`` under the repository root, or under ``$NORMPROP_BUILD_DIR`` when that is set."""
-    base = os.environ.get("NORMPROP_BUILD_DIR")
-    return (Path(base) if base else repo_root() / "build") / "cache"
-
-
-def cache_disabled() -> bool:
-    """``NORMPROP_NO_CACHE`` set to anything but empty, ``0``, ``false`` or ``no``."""
-    return os.environ.get("NORMPROP_NO_CACHE", "").strip().lower() not in ("", "0", "false", "no")
-
-
 MISSING = object()
 
 
@@ -288,8 +281,6 @@ __all__ = [
     "ResultCache",
     "SharedGenerator",
     "Unhashable",
-    "cache_dir",
-    "cache_disabled",
     "canonical_json",
     "code_version",
     "environment",

@@ -9,7 +9,7 @@ A notebook reads from its ``parameters`` cell to its verdict::
 The notebook's name appears once, in :func:`start`; everything that depends on it (its preset sizes, where
 its record and figures go) is derived from the session.
 
-Sweeps are declared through the session, as independent tasks (:mod:`normprop.tasks`)::
+Sweeps are declared through the session, as independent tasks (:mod:`normprop.repro.sweeps`)::
 
     table = session.grid("fig2b", gap_chain, fixed={"depth": 500}, seeds=20, shard=10, width=[16, 32, 64])
 
@@ -24,25 +24,26 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
+from types import MappingProxyType, ModuleType
 from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from normprop import tasks
-from normprop.cache import ResultCache, result_cache
-from normprop.catalog import Claim, find_claim
-from normprop.files import write_text_atomic
-from normprop.nets import make_generator
-from normprop.plotting import save_figure, set_theme
-from normprop.presets import load_preset
-from normprop.results import REPRODUCED, ClaimRun
-from normprop.runtime import configure
-from normprop.stats import t_interval
+from normprop.analysis import t_interval
+from normprop.claims import Claim, claim_module, find_claim, load_preset
+from normprop.repro import layout
+from normprop.repro import sweeps as tasks
+from normprop.repro.cache import ResultCache, result_cache
+from normprop.repro.files import write_text_atomic
+from normprop.repro.plotting import save_figure, set_theme
+from normprop.repro.records import REPRODUCED, ClaimRun
+from normprop.repro.runtime import configure
+from normprop.seeding import make_generator
 
 
 class ClaimNotReproduced(AssertionError):
@@ -60,10 +61,10 @@ class Session:
     generator: torch.Generator
     device: torch.device
     _run: ClaimRun = field(repr=False)
-    #: torch threads of every task (:func:`normprop.tasks.task_threads`), wherever it runs.
+    #: torch threads of every task (:func:`normprop.repro.sweeps.task_threads`), wherever it runs.
     threads: int = 1
     #: Where sweeps' tasks run; None: chosen from the environment at the first sweep
-    #: (:func:`normprop.tasks.executor_from_environment`).
+    #: (:func:`normprop.repro.sweeps.executor_from_environment`).
     executor: tasks.Executor | None = field(default=None, repr=False)
     #: The result cache; None: no cache (``NORMPROP_NO_CACHE=1``).
     cache: ResultCache | None = field(default=None, repr=False)
@@ -75,7 +76,7 @@ class Session:
 
     @property
     def band(self) -> dict[str, Any]:
-        """seaborn's error band: the 95% Student t interval over seeds (:func:`normprop.stats.t_interval`).
+        """seaborn's error band: the 95% Student t interval over seeds (:func:`normprop.analysis.t_interval`).
 
         The same interval the claim checks use, and deterministic; seaborn's bootstrap band took 3 s a plot.
         """
@@ -93,6 +94,7 @@ class Session:
         fixed: Mapping[str, Any] | None = None,
         seeds: int | None = None,
         shard: int | None = None,
+        shared: tasks.SharedDraws | None = None,
         **axes: Sequence[Any],
     ) -> pd.DataFrame:
         """The sweep ``name``: ``function(**configuration, **fixed, generator=...)`` for every combination of
@@ -103,7 +105,7 @@ class Session:
         column; ``shard`` splits the seeds into tasks of at most that many (for a cluster), each with its own
         generator. ``name`` must differ between the sweeps of a notebook: it enters every task's seed.
         """
-        return self.cases(name, function, tasks.grid_configurations(**axes), fixed, seeds, shard)
+        return self.cases(name, function, tasks.grid_configurations(**axes), fixed, seeds, shard, shared)
 
     def cases(
         self,
@@ -114,12 +116,16 @@ class Session:
         fixed: Mapping[str, Any] | None = None,
         seeds: int | None = None,
         shard: int | None = None,
+        shared: tasks.SharedDraws | None = None,
     ) -> pd.DataFrame:
-        """Like :meth:`grid`, for a list of configurations that is not a product (paired settings, say)."""
+        """Like :meth:`grid`, for a list of configurations that is not a product (paired settings, say).
+
+        ``shared`` (:class:`normprop.repro.sweeps.SharedDraws`) makes configurations that agree on some keys draw
+        the same random numbers (paired comparisons); by default every task draws its own."""
         if self.executor is None:
             self.executor = tasks.executor_from_environment()
         table, report = tasks.run_sweep(
-            name, function, configurations, self.sweep_settings, fixed, seeds, shard, self.executor, self.cache
+            name, function, configurations, self.sweep_settings, fixed, seeds, shard, self.executor, self.cache, shared
         )
         self.sweeps[name] = report
         self._write_task_log()
@@ -127,7 +133,7 @@ class Session:
 
     @property
     def task_log_path(self) -> Path:
-        return tasks.task_log_path(self.notebook, self.preset)
+        return layout.task_log_path(self.notebook, self.preset)
 
     def _write_task_log(self) -> None:
         """Where this notebook's tasks ran and how many came from the cache (``normprop run`` prints it)."""
@@ -143,6 +149,20 @@ class Session:
         if self.executor is not None:
             self.executor.close()
             self.executor = None
+
+    @property
+    def claim_module(self) -> ModuleType:
+        """The claim's module (``normprop/claims/<NN>_<name>.py``): its task functions and checks."""
+        return claim_module(self.notebook)
+
+    @contextmanager
+    def figure(self, stem: str, ncols: int = 1, figsize: tuple[float, float] = (5.5, 3.6), **subplots: Any):
+        """``with session.figure("01_fig1_cosine") as ax:`` draw on ``ax`` (an array of axes when ``ncols > 1``);
+        on leaving, the figure is saved (:meth:`save_figure`: PNG and PDF, deterministic) and shown."""
+        fig, axes = plt.subplots(1, ncols, figsize=figsize, **subplots)
+        yield axes
+        self.save_figure(fig, stem)
+        plt.show()
 
     def save_figure(self, fig: plt.Figure, stem: str) -> list[Path]:
         """Write ``stem.png`` and ``stem.pdf`` where this preset's figures go (paper: ``figures/``)."""
