@@ -1,10 +1,15 @@
-"""Small statistics for claim checks: tolerances come from the spread across seeds."""
+"""Analysis of the tidy tables the sweeps return: intervals over seeds, per-seed fits and summaries.
+
+Claim checks take their tolerances from the spread across seeds, so nearly everything here returns an
+:class:`Estimate` (a mean over seeds and its Student t interval).
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -84,6 +89,18 @@ def values_at_layer(table: pd.DataFrame, column: str, layer: int | None = None) 
     if rows.empty:
         raise ValueError(f"layer {layer} was not recorded; recorded layers: {sorted(table['layer'].unique())[:10]}...")
     return rows.sort_values("seed")[column].to_numpy()
+
+
+def estimate_at_layer(table: pd.DataFrame, column: str, layer: int | None = None) -> Estimate:
+    """Mean and interval over seeds of ``column`` at ``layer`` (default: the last layer of the table)."""
+    return mean_ci(values_at_layer(table, column, layer))
+
+
+def estimates_at_layer(
+    table: pd.DataFrame, column: str, by: str | list[str], layer: int | None = None
+) -> dict[Any, Estimate]:
+    """:func:`estimate_at_layer` for each group of ``by``: ``{group key: Estimate}`` in group order."""
+    return {key: estimate_at_layer(group, column, layer) for key, group in table.groupby(by)}
 
 
 def per_seed_slope(table: pd.DataFrame, x: str, y: str, confidence: float = 0.95) -> Estimate:

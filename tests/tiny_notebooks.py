@@ -12,7 +12,9 @@ from pathlib import Path
 
 import nbformat
 
-RECORD = 'from normprop.repro.records import ClaimRun\nClaimRun(NAME, preset).record({"the check": True}, {"slope": -0.5})'
+RECORD = (
+    'from normprop.repro.records import ClaimRun\nClaimRun(NAME, preset).record({"the check": True}, {"slope": -0.5})'
+)
 # The record ClaimRun writes, written by hand: importing normprop (hence torch) takes seconds, too slow for
 # tests that need a notebook to finish before they can interrupt the next one.
 QUICK_RECORD = (

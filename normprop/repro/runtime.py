@@ -52,4 +52,3 @@ def configure(threads: int | None = None, device: str | None = "cpu") -> torch.d
 
     torch.set_num_threads(threads)
     return resolve_device(device)
-
