@@ -1,10 +1,15 @@
 import os
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 from hypothesis import settings
 
 from normprop.seeding import make_generator
+
+# The tests mirror the package (science/, claims/, repro/); helpers shared across them live here, in tests/.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @pytest.fixture

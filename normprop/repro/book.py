@@ -96,10 +96,28 @@ def _figures_folder(preset: str) -> Path:
     return repo_root() / "figures"
 
 
+#: Cells a reader of the book never needs: the Colab install cell and papermill's injected parameters.
+REMOVED_CELL_TAGS = ("colab-install", "injected-parameters")
+
+
+def fold_code(cells: list[dict]) -> None:
+    """Narrative, figures, tables and verdicts first: MyST-NB's ``remove-cell`` tag on the cells in
+    :data:`REMOVED_CELL_TAGS`, ``hide-input`` (the code folded under its output) on every other code cell."""
+    for cell in cells:
+        if cell.get("cell_type") != "code":
+            continue
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        extra = "remove-cell" if any(tag in tags for tag in REMOVED_CELL_TAGS) else "hide-input"
+        if extra not in tags:
+            tags.append(extra)
+
+
 def _stage_notebook(page: Page, target: Path) -> None:
-    """Copy a notebook, with a line saying where it comes from right under its title (or first, if none)."""
+    """Copy a notebook, with a line saying where it comes from right under its title (or first, if none), and
+    its code folded (:func:`fold_code`)."""
     notebook = json.loads(page.source.read_text())
     cells = notebook.setdefault("cells", [])
+    fold_code(cells)
     note = f"*{page.provenance}*"
     first = cells[0] if cells and cells[0].get("cell_type") == "markdown" else None
     lines = "".join(first["source"]).splitlines(keepends=True) if first else []

@@ -18,7 +18,7 @@ import pytest
 from normprop.claims import all_claims
 from normprop.repro import book
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 IMG = re.compile(r"<img\b[^>]*\bsrc=\"([^\"]+)\"")
 REPORT = "# normprop reproduction report (quick preset)\n\n**Result: every claim reproduced.**\n"
 
