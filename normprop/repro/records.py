@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from normprop.claims import check_preset, find_claim
 from normprop.repro import layout
@@ -32,13 +31,15 @@ def _plain(value: Any) -> Any:
         return {str(key): _plain(item) for key, item in value.items()}
     if hasattr(value, "as_record"):  # an analysis.Estimate, say: it says how it is stored
         return _plain(value.as_record())
-    if isinstance(value, list | tuple | np.ndarray):
+    if hasattr(value, "tolist"):  # a numpy array or scalar (numpy is not imported here: the CLI starts without it)
+        value = value.tolist()
+    if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
         return int(value)
-    if isinstance(value, float | np.floating):
+    if isinstance(value, float):
         value = float(value)
         return value if math.isfinite(value) else str(value)
     return value
