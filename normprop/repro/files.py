@@ -16,10 +16,12 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
+
+import psutil
 
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{8}\.tmp(?:\.[A-Za-z0-9]+)?$")
 
@@ -87,30 +89,29 @@ def write_text_atomic(path: str | os.PathLike, text: str, encoding: str = "utf-8
 
 
 def pid_is_running(pid: int) -> bool:
-    """Whether a process with this pid exists (it may belong to another user)."""
+    """Whether a process with this pid runs (it may belong to another user). A zombie does not: a killed kernel
+    whose parent died too waits to be reaped by pid 1, which in a container may never do it."""
     if pid <= 0:
         return False
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    return True
 
 
-def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
-    """Remove the temporary files in ``folder`` left by writers that no longer run; return them.
-
-    A temporary file of a live process is kept: it may be a write in progress.
-    """
+def remove_stale_temporaries(folder: str | os.PathLike, stopped: Collection[int] = ()) -> list[Path]:
+    """Remove the temporary files in ``folder`` left by writers that no longer run, or that the caller has just
+    ``stopped`` (their pids); return them. A temporary file of a live process is kept: it may be a write in
+    progress."""
     folder = Path(folder)
     removed = []
     if not folder.is_dir():
         return removed
     for entry in folder.iterdir():
         match = _TEMPORARY.match(entry.name)
-        if match and entry.is_file() and not pid_is_running(int(match["pid"])):
+        if match and entry.is_file() and (int(match["pid"]) in stopped or not pid_is_running(int(match["pid"]))):
             entry.unlink(missing_ok=True)
             removed.append(entry)
     return sorted(removed)

@@ -89,8 +89,9 @@ def _wait_gone(processes: Sequence[psutil.Process], timeout: float) -> list[psut
     return alive
 
 
-def stop_trees(children: Sequence[subprocess.Popen], grace: float = 2.0) -> None:
-    """Stop each child and all its descendants: SIGTERM, then SIGKILL after ``grace`` seconds; reap them.
+def stop_trees(children: Sequence[subprocess.Popen], grace: float = 2.0) -> set[int]:
+    """Stop each child and all its descendants: SIGTERM, then SIGKILL after ``grace`` seconds; reap them; return
+    the pids stopped (the caller removes what they were writing: :func:`normprop.repro.files.remove_temporaries`).
 
     Kernel connection files left behind by killed kernels are removed (a clean shutdown would have).
     """
@@ -108,3 +109,4 @@ def stop_trees(children: Sequence[subprocess.Popen], grace: float = 2.0) -> None
             pass
     for path in connection_files:
         path.unlink(missing_ok=True)
+    return {process.pid for process in processes}

@@ -191,7 +191,9 @@ class NotebookJob:
         if returncode is None:
             if self.seconds() <= self.timeout:
                 return None
-            stop_trees([self._process], STOP_GRACE_SECONDS)
+            stopped = stop_trees([self._process], STOP_GRACE_SECONDS)
+            for folder in {build_dir(self.preset), figures_dir(self.preset)}:
+                remove_stale_temporaries(folder, stopped)  # what the timed-out kernel was writing
             return self.abandon(TIMED_OUT)
         self._log.close()
         seconds = self.seconds()
@@ -328,12 +330,12 @@ def execute_all(
                 running.remove(job)
                 done(job.claim, outcome)
     finally:  # a stop signal, or an error in this loop: never leave a notebook running
-        stop_trees([child for job in running for child in job.children()], STOP_GRACE_SECONDS)
+        stopped = stop_trees([child for job in running for child in job.children()], STOP_GRACE_SECONDS)
         for job in running:
             done(job.claim, job.abandon(INTERRUPTED))
         for claim in pending:
             outcomes[claim.notebook] = Outcome(NOT_STARTED, "-", 0.0)
         bar.close()
         for folder in {build_dir(preset), figures_dir(preset)}:
-            remove_stale_temporaries(folder)  # what the stopped kernels were writing
+            remove_stale_temporaries(folder, stopped)  # what the stopped kernels were writing
     return {claim.notebook: outcomes[claim.notebook] for claim in claims}

@@ -93,6 +93,34 @@ def test_ctrl_c_stops_the_run_within_seconds_and_says_what_ran(workspace):
     assert committed_files() == before
 
 
+WRITING_FOREVER = (
+    "import pathlib, time\n"
+    "from normprop.repro.files import atomic_write\n"
+    "from normprop.repro.layout import figures_dir\n"
+    "figures_dir(preset).mkdir(parents=True, exist_ok=True)\n"
+    "with atomic_write(figures_dir(preset) / '01_fig1_cosine.png') as handle:\n"
+    "    handle.write(b'half a figure')\n"
+    "    pathlib.Path(os.environ['NORMPROP_BUILD_DIR'], 'writing').write_text('yes')\n"
+    "    while True:\n"
+    "        time.sleep(0.05)"
+)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_during_a_figure_write_leaves_no_temporary_file(workspace, signum):
+    build, notebooks = workspace
+    write_notebook(notebooks, "01_orthogonality", WRITING_FOREVER)
+    cli_process = start_cli("run", "01", "--preset", "paper")
+    wait_for(lambda: (build / "writing").exists(), timeout=60)
+    figures = build / "paper" / "figures"
+    assert [path.name for path in figures.iterdir() if path.name.endswith(".tmp")], "the write is under way"
+    os.killpg(cli_process.pid, signum)
+    cli_process.communicate(timeout=15)
+    assert cli_process.returncode == 128 + signum
+    assert [path.name for path in build.rglob("*") if ".tmp" in path.name] == []
+    assert not (figures / "01_fig1_cosine.png").exists()  # never a half figure under its real name
+
+
 def test_sigterm_stops_parallel_notebooks(workspace):
     build, notebooks = workspace
     write_notebook(notebooks, "02_entropy", SLEEP_FOREVER)
