@@ -5,9 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# The environment of every Jupyter kernel (normprop.repro.runtime.KERNEL_ENVIRONMENT, defined once): the venv's
-# kernel, cell names without machine paths. pytest sets it in conftest.py; the Jupyter commands here get it so.
-KERNEL_ENV = env $$($(BIN)/python -c "from normprop.repro.runtime import KERNEL_ENVIRONMENT as e; print(*(f'{k}={v}' for k, v in e.items()))")
+# The environment of every Jupyter kernel (normprop.repro.runtime.kernel_environment, defined once): the venv's
+# kernel, cell names without machine paths, the pinned numerical code paths. pytest sets it in conftest.py; the Jupyter commands here get it so.
+KERNEL_ENV = env $$($(BIN)/python -c "from normprop.repro.runtime import kernel_environment as e; print(*(f'{k}={v}' for k, v in e().items()))")
 
 # Per-cell time limits (seconds) for nbval and papermill: a hung cell fails the run instead of blocking it.
 # No whole notebook takes more than about 140 s (paper preset; see the README), so 600 s only stops a hang.

@@ -9,9 +9,9 @@ import os
 import tempfile
 import time
 
-from normprop.repro.runtime import KERNEL_ENVIRONMENT
+from normprop.repro.runtime import kernel_environment
 
-os.environ.update(KERNEL_ENVIRONMENT)
+os.environ.update(kernel_environment())
 if not os.environ.get("NORMPROP_BUILD_DIR"):
     os.environ["NORMPROP_BUILD_DIR"] = tempfile.mkdtemp(prefix="normprop-test-build-")
 # Records older than this were not written by this session (tests/test_notebooks.py).

@@ -42,6 +42,7 @@ import torch
 
 from normprop.repro.files import write_bytes_atomic
 from normprop.repro.layout import cache_dir, cache_disabled
+from normprop.repro.runtime import code_paths
 
 MAGIC = b"normprop-cache-1\n"
 _PACKAGE = Path(__file__).resolve().parents[1]  # normprop/
@@ -73,6 +74,9 @@ def environment() -> dict[str, str]:
         "torch": torch.__version__,
         "numpy": np.__version__,
         "pandas": pd.__version__,
+        # the numerical code paths this process was started with (normprop.repro.runtime.NUMERICAL_PINS): a
+        # worker on other paths would compute other bytes
+        "code_paths": json.dumps(code_paths(), sort_keys=True),
     }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from normprop.repro.runtime import kernel_environment
+
 
 def local_cluster(workers: int) -> Any:
     """A ``distributed.LocalCluster`` of ``workers`` processes with one thread each, on 127.0.0.1 (its HTTP
@@ -13,5 +15,5 @@ def local_cluster(workers: int) -> Any:
 
     return LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0",
-        silence_logs=logging.ERROR,
+        silence_logs=logging.ERROR, env=kernel_environment(),  # the kernels' numerical code paths
     )  # fmt: skip

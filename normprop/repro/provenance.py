@@ -17,6 +17,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from normprop.repro.runtime import NUMERICAL_PINS, kernel_environment
+
 PACKAGES = (
     "torch", "numpy", "scipy", "pandas", "matplotlib", "seaborn", "scikit-learn", "papermill", "nbclient",
     "ipykernel", "threadpoolctl",
@@ -134,4 +136,6 @@ def environment(folder: str | os.PathLike, jobs: int, threads: int) -> dict[str,
         "packages": package_versions(),
         "torch_build": torch_build(),
         "thread_pools": thread_pools(),
+        # What every kernel of the run was held to (normprop.repro.runtime.NUMERICAL_PINS), or "native".
+        "code_paths": {name: kernel_environment().get(name, "native") for name in NUMERICAL_PINS},
     }

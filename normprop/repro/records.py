@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-
 from normprop.claims import check_preset, find_claim
 from normprop.repro import layout
 from normprop.repro.files import write_text_atomic

@@ -116,6 +116,9 @@ def _environment_markdown(env: dict) -> list[str]:
     lines = ["", "## Environment", "", f"- Code: {code}"]
     lines += [f"- Python {env['python']} on {env['platform']}", f"- CPU: {env['cpu']} ({env['cores']} cores)"]
     lines += [f"- {env['jobs']} parallel job(s), {env['torch_threads_per_job']} torch thread(s) each"]
+    if env.get("code_paths"):
+        pins = ", ".join(f"{name}={value}" for name, value in env["code_paths"].items())
+        lines.append(f"- numerical code paths of every kernel: {pins}")
     torch_build = env.get("torch_build", {})
     if torch_build:
         settings = ", ".join(f"{key}={value}" for key, value in torch_build.get("build_settings", {}).items())

@@ -45,7 +45,7 @@ from normprop.repro.layout import (
 )
 from normprop.repro.processes import start_in_own_session, stop_trees
 from normprop.repro.records import read_record
-from normprop.repro.runtime import KERNEL_ENVIRONMENT
+from normprop.repro.runtime import kernel_environment
 
 # Per-notebook wall-clock limits, seconds (``--timeout`` overrides). The slowest notebook takes about a minute
 # quick and four paper on the 2-core reference machine, so these only catch a hung kernel or cell. The full
@@ -175,7 +175,7 @@ class NotebookJob:
         command = [sys.executable, "-m", "papermill", str(source), str(self._temporary), "-p", "preset", self.preset]
         command += ["--cwd", str(notebooks_dir()), "-k", "python3", "--no-progress-bar"]
         command += ["--execution-timeout", str(math.ceil(self.timeout))]
-        env = {**os.environ, **KERNEL_ENVIRONMENT, "NORMPROP_THREADS": str(self.threads)}
+        env = {**os.environ, **kernel_environment(), "NORMPROP_THREADS": str(self.threads)}
         self._log: IO = self.log.open("w")  # streamed in place, so that one can follow it
         self._start = time.monotonic()
         self._process = start_in_own_session(command, self._log, env)

@@ -20,11 +20,41 @@ DEFAULT_THREADS = 1
 #: prefer the venv's ``python3`` kernel over one in ``~/.local/share/jupyter``; name cells ``<IPY-INPUT>`` in
 #: tracebacks instead of a machine path under /tmp (committed outputs must not hold machine paths); and keep
 #: debugpy's frozen-modules warning out of outputs that nbval compares.
+#:
+#: It also pins the numerical code paths (:data:`NUMERICAL_PINS`), so that a kernel computes the same bytes on
+#: any x86-64 processor with AVX2, whatever else it offers (AVX-512, another vendor's MKL dispatch).
 KERNEL_ENVIRONMENT = {
     "JUPYTER_PREFER_ENV_PATH": "1",
     "IPYKERNEL_CELL_NAME": "<IPY-INPUT>",
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
 }
+
+#: The code paths every kernel the project starts is held to, chosen from measurements (README, *Same bytes on
+#: every machine*). Each library otherwise picks its kernels by what the processor offers, and float32 chains of
+#: hundreds of layers end in different last bits: torch's own kernels (``ATEN_CPU_CAPABILITY``: a BN chain's
+#: bytes changed between ``default`` and ``avx2``), MKL, which torch calls for matmuls and QR (``MKL_CBWR``,
+#: its conditional numerical reproducibility: a float64 QR changed between MKL's native path on an AMD processor
+#: and the AVX2 branch), oneDNN (``ONEDNN_MAX_CPU_ISA``) and OpenBLAS, which numpy and scipy use for the fits
+#: (``OPENBLAS_CORETYPE``: a Cholesky changed between the Haswell and Sandybridge kernels). AVX2 is the level of
+#: nearly every x86-64 processor since 2013; a processor without it cannot honour these pins.
+#: ``NORMPROP_NATIVE_CODE_PATHS=1`` leaves the choice to the libraries (to measure what the pins cost).
+NUMERICAL_PINS = {
+    "ATEN_CPU_CAPABILITY": "avx2",
+    "MKL_CBWR": "AVX2",
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "OPENBLAS_CORETYPE": "Haswell",
+}
+
+
+def kernel_environment() -> dict[str, str]:
+    """:data:`KERNEL_ENVIRONMENT` and, unless ``$NORMPROP_NATIVE_CODE_PATHS`` is set, :data:`NUMERICAL_PINS`."""
+    native = os.environ.get("NORMPROP_NATIVE_CODE_PATHS", "").strip().lower() not in ("", "0", "false", "no")
+    return {**KERNEL_ENVIRONMENT, **({} if native else NUMERICAL_PINS)}
+
+
+def code_paths() -> dict[str, str | None]:
+    """The pins in force in this process (None: not set), for the provenance of a run."""
+    return {name: os.environ.get(name) for name in NUMERICAL_PINS}
 
 
 def resolve_device(device: str | None = None) -> torch.device:
