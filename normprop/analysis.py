@@ -7,6 +7,7 @@ Claim checks take their tolerances from the spread across seeds, so nearly every
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -31,6 +32,55 @@ class Estimate:
     def as_record(self) -> dict[str, float]:
         """How a record stores it (:mod:`normprop.repro.records`): ``{"mean", "low", "high"}``."""
         return {"mean": self.mean, "low": self.low, "high": self.high}
+
+
+@dataclass(frozen=True)
+class Check:
+    """A claim check's outcome and its **margin**: how far the tested quantity clears its threshold, in units of
+    its own uncertainty (the half width of its interval), positive when the check holds and negative when it
+    fails; ``None`` for a check with no spread to measure it by (an exact identity, a count). The ledger
+    (``normprop ledger``) reports the margins over seeds, so that a check that holds by a hair is visible."""
+
+    holds: bool
+    margin: float | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.holds)
+
+
+def _half_width(estimate: Estimate) -> float:
+    return max((estimate.high - estimate.low) / 2, 1e-300)
+
+
+def above(estimate: Estimate, threshold: float) -> Check:
+    """Holds when the whole interval lies above ``threshold``; margin ``(low - threshold) / half width``."""
+    return Check(bool(estimate.low > threshold), float((estimate.low - threshold) / _half_width(estimate)))
+
+
+def below(estimate: Estimate, threshold: float) -> Check:
+    """Holds when the whole interval lies below ``threshold``; margin ``(threshold - high) / half width``."""
+    return Check(bool(estimate.high < threshold), float((threshold - estimate.high) / _half_width(estimate)))
+
+
+def apart(lower: Estimate, higher: Estimate) -> Check:
+    """Holds when ``lower``'s interval ends below ``higher``'s; margin: the gap between them over the mean of the
+    two half widths (negative: they overlap by that much)."""
+    scale = (_half_width(lower) + _half_width(higher)) / 2
+    return Check(bool(lower.high < higher.low), float((higher.low - lower.high) / scale))
+
+
+def contains(estimate: Estimate, value: float) -> Check:
+    """Holds when the interval contains ``value``; margin: the distance from ``value`` to the nearer end over the
+    half width (negative: outside by that much)."""
+    margin = min(value - estimate.low, estimate.high - value) / _half_width(estimate)
+    return Check(bool(estimate.low <= value <= estimate.high), float(margin))
+
+
+def every(checks: Iterable[Check]) -> Check:
+    """Holds when all hold; its margin is the smallest (the check closest to failing)."""
+    checks = list(checks)
+    margins = [check.margin for check in checks if check.margin is not None]
+    return Check(all(checks), min(margins) if margins else None)
 
 
 def mean_ci(values: np.ndarray | list[float], confidence: float = 0.95) -> Estimate:

@@ -27,9 +27,10 @@ import shlex
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from normprop.claims import PRESET_NAMES, Claim, all_claims, find_claim
-from normprop.repro import provenance, report
+from normprop.repro import ledger, provenance, report
 from normprop.repro.cluster import local_cluster
 from normprop.repro.layout import (
     build_dir,
@@ -41,17 +42,21 @@ from normprop.repro.layout import (
     relative_to_root,
     repo_root,
 )
+from normprop.repro.ledger import parse_seeds, seed_variant
 from normprop.repro.lock import LockHeld, preset_lock
+from normprop.repro.parameters import resolve_value, validate, variant_name
 from normprop.repro.records import REPRODUCED
 from normprop.repro.runner import (
     FINISHED,
     NOT_STARTED,
     TIMEOUT_SECONDS,
     Outcome,
+    Run,
     StopSignal,
     catch_stop_signals,
     default_timeout,
     execute_all,
+    execute_runs,
     kernel_settings,
     plan_jobs,
 )
@@ -133,16 +138,33 @@ def print_task_logs(claims: Sequence[Claim], preset: str, outcomes: Mapping[str,
         print(f"  {claim.notebook:<{width}}  {describe_task_log(read_task_log(claim.notebook, preset))}")
 
 
+def _parameters(args: argparse.Namespace, claims: Sequence[Claim]) -> tuple[dict[str, Any], str]:
+    """The notebooks' parameters from ``-p NAME VALUE`` and ``--seed``, checked against their parameters cells
+    before any kernel starts (``-p preset`` sets the preset), and the variant they make ("" for the defaults)."""
+    parameters = {name: resolve_value(value) for name, value in args.parameter or []}
+    if args.seed is not None:
+        parameters["seed"] = resolve_value(args.seed)
+    paths = [notebooks_dir() / f"{claim.notebook}.ipynb" for claim in claims]
+    validate(parameters, paths)
+    args.preset = parameters.pop("preset", args.preset)
+    return parameters, variant_name(parameters, paths)
+
+
 def _run(args: argparse.Namespace, claims: Sequence[Claim], write_report: bool) -> int:
     """Run ``claims`` under the preset's lock, with stop signals caught; the report too if asked."""
+    parameters, variant = _parameters(args, claims)
     timeout = args.timeout if args.timeout is not None else default_timeout(args.preset)
-    with catch_stop_signals() as stop:
+    with catch_stop_signals() as stop, kernel_settings({"NORMPROP_VARIANT": variant}):
         try:
             with preset_lock(args.preset, args.command_line), task_settings(args) as where:
                 print(where)
+                if parameters:
+                    print("parameters: " + ", ".join(f"{name} = {value!r}" for name, value in parameters.items()))
                 if write_report:
-                    return _reproduce(args, claims, timeout, stop)
-                outcomes = execute_all(claims, args.preset, args.jobs, timeout, stop, progress=not args.no_progress)
+                    return _reproduce(args, claims, timeout, stop, parameters, variant)
+                outcomes = execute_all(
+                    claims, args.preset, args.jobs, timeout, stop, not args.no_progress, parameters, variant
+                )
                 _say_stopped(stop)
                 print_table(claims, outcomes)
                 print_task_logs(claims, args.preset, outcomes)
@@ -153,20 +175,30 @@ def _run(args: argparse.Namespace, claims: Sequence[Claim], write_report: bool) 
             return EXIT_LOCKED
 
 
-def _reproduce(args: argparse.Namespace, claims: Sequence[Claim], timeout: float, stop: StopSignal) -> int:
+def _reproduce(
+    args: argparse.Namespace,
+    claims: Sequence[Claim],
+    timeout: float,
+    stop: StopSignal,
+    parameters: Mapping[str, Any],
+    variant: str,
+) -> int:
     jobs, threads = plan_jobs(args.jobs, len(claims))
     run = {
         "command": args.command_line,
         "pid": os.getpid(),
         "started": report.now(),
         "timeout_seconds": timeout,
+        "parameters": dict(parameters),
     }
     # Gathered before any notebook rewrites a figure (which would make the checkout look modified).
     environment = provenance.environment(repo_root(), jobs, threads)
     seeds = {claim.notebook: provenance.notebook_seed(notebooks_dir() / f"{claim.notebook}.ipynb") for claim in claims}
+    if "seed" in parameters:
+        seeds = dict.fromkeys(seeds, parameters["seed"])
     # The last run's report must not stand while this one runs: if this run never ends, this one says so.
     report.write_report(report.running_report(claims, args.preset, environment, run, seeds), args.preset)
-    outcomes = execute_all(claims, args.preset, jobs, timeout, stop, progress=not args.no_progress)
+    outcomes = execute_all(claims, args.preset, jobs, timeout, stop, not args.no_progress, parameters, variant)
     _say_stopped(stop)
     print_table(claims, outcomes)
     print_task_logs(claims, args.preset, outcomes)
@@ -187,6 +219,34 @@ def command_run(args: argparse.Namespace) -> int:
 
 def command_reproduce(args: argparse.Namespace) -> int:
     return _run(args, _claims(args.only), write_report=True)
+
+
+def command_ledger(args: argparse.Namespace) -> int:
+    """Every notebook at every seed (notebooks in parallel), then ``build/<preset>/ledger.md`` and ``.json``."""
+    claims, seeds = _claims(args.only), parse_seeds(args.seeds)
+    runs = [Run(claim, {"seed": seed}, seed_variant(seed)) for seed in seeds for claim in claims]
+    validate({"seed": seeds[0]}, [notebooks_dir() / f"{claim.notebook}.ipynb" for claim in claims])
+    timeout = args.timeout if args.timeout is not None else default_timeout(args.preset)
+    with catch_stop_signals() as stop:
+        try:
+            with preset_lock(args.preset, args.command_line), task_settings(args) as where:
+                print(f"{where}; {len(claims)} notebook(s) x {len(seeds)} seed(s)")
+                outcomes = execute_runs(runs, args.preset, args.jobs, timeout, stop, not args.no_progress)
+        except LockHeld as error:
+            print(f"normprop: {error}", file=sys.stderr)
+            return EXIT_LOCKED
+    _say_stopped(stop)
+    summary = ledger.summarise(claims, args.preset, seeds)
+    json_path, markdown_path = ledger.write_ledger(summary, args.preset)
+    print()
+    for entry in summary["claims"]:
+        print(f"{entry['notebook']}: {ledger.verdict_line(entry, seeds)}")
+    print(f"\nledger: {relative_to_root(markdown_path)} and {relative_to_root(json_path)}")
+    if stop:
+        return stop.exit_code
+    everywhere = all(len(entry["reproduced"]) == len(seeds) for entry in summary["claims"])
+    finished = all(outcome.state == FINISHED for outcome in outcomes)
+    return EXIT_REPRODUCED if everywhere and finished else EXIT_NOT_REPRODUCED
 
 
 def command_list(args: argparse.Namespace) -> int:
@@ -243,6 +303,15 @@ def _add_run_options(command: argparse.ArgumentParser, default_preset: str) -> N
     )  # fmt: skip
 
 
+def _add_parameter_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--seed", metavar="N", help="the notebooks' base seed (a non-negative integer)")
+    command.add_argument(
+        "-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+        help="set a notebook parameter, as papermill's -p (repeatable); a run with other parameters than the "
+        "defaults writes under build/<preset>-<variant>/, never over build/<preset>/ or figures/",
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="normprop", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -250,12 +319,22 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce = commands.add_parser("reproduce", help="run the notebooks and write the report and the gallery")
     reproduce.add_argument("--only", nargs="+", default=[], metavar="NOTEBOOK", help="notebook names or numbers")
     _add_run_options(reproduce, "paper")
+    _add_parameter_options(reproduce)
     reproduce.set_defaults(handler=command_reproduce)
 
     run = commands.add_parser("run", help="execute notebooks with papermill and print their verdicts")
     run.add_argument("notebooks", nargs="*", help="notebook names or numbers (default: all)")
     _add_run_options(run, "quick")
+    _add_parameter_options(run)
     run.set_defaults(handler=command_run)
+
+    ledger_command = commands.add_parser(
+        "ledger", help="run every notebook at several seeds; per check, how often it held and by what margin"
+    )
+    ledger_command.add_argument("--seeds", default="0-9", help="base seeds, e.g. 0-9 or 0,3,7 (default 0-9)")
+    ledger_command.add_argument("--only", nargs="+", default=[], metavar="NOTEBOOK", help="notebook names or numbers")
+    _add_run_options(ledger_command, "quick")
+    ledger_command.set_defaults(handler=command_ledger)
 
     listing = commands.add_parser("list", help="the claims, their papers, notebooks and figures")
     listing.set_defaults(handler=command_list)
@@ -269,8 +348,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.command_line = shlex.join(["normprop", *arguments])  # for the lock file and the report
     try:
         return args.handler(args)
-    except ValueError as error:
-        parser.error(str(error))
+    except ValueError as error:  # a bad value the parser could not see: one line, as argparse's own errors end
+        print(f"normprop: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:  # Ctrl-C outside a run (a run catches it itself): a line, not a traceback
         print("normprop: interrupted", file=sys.stderr)

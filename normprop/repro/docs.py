@@ -76,7 +76,9 @@ def figure_table_problems(readme: str, claims: Sequence[Claim]) -> list[str]:
         if row[2] != claim.number:
             problems.append(f"README figure table: {stem} names notebook {row[2]}, not {claim.number}")
         if row[0] != claim.figures[stem]:
-            problems.append(f"README figure table: {stem} says {row[0]!r}; its claim module says {claim.figures[stem]!r}")
+            problems.append(
+                f"README figure table: {stem} says {row[0]!r}; its claim module says {claim.figures[stem]!r}"
+            )
     return problems
 
 
@@ -146,8 +148,12 @@ def problems(root: Path | None = None, claims: Sequence[Claim] | None = None) ->
 
 def readme_rows(claim: Claim) -> str:
     """The README rows a claim needs: its claims-table row and one figure-table row per figure (to complete)."""
-    launch = f"[Colab](https://colab.research.google.com/github/OWNER/normprop/blob/main/notebooks/{claim.notebook}.ipynb)"
-    lines = [f"| {claim.number} | [`{claim.notebook}`](notebooks/{claim.notebook}.ipynb) | {claim.title} | ... | {launch} |"]
+    launch = (
+        f"[Colab](https://colab.research.google.com/github/OWNER/normprop/blob/main/notebooks/{claim.notebook}.ipynb)"
+    )
+    lines = [
+        f"| {claim.number} | [`{claim.notebook}`](notebooks/{claim.notebook}.ipynb) | {claim.title} | ... | {launch} |"
+    ]
     for index, (stem, paper_figure) in enumerate(claim.figures.items()):
         command = f"`normprop run {claim.number} --preset paper`" if index == 0 else "same"
         lines.append(f"| {paper_figure} | `figures/{stem}.png` | {claim.number} | {command} | ... | ... |")

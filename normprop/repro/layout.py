@@ -31,19 +31,32 @@ def notebooks_dir() -> Path:
     return Path(override) if override else repo_root() / "notebooks"
 
 
-def build_dir(preset: str) -> Path:
-    """``build/<preset>`` under the repository root, or under ``$NORMPROP_BUILD_DIR`` if set (tests
-    point it at a temporary folder so that they never touch the working tree)."""
-    base = Path(os.environ["NORMPROP_BUILD_DIR"]) if os.environ.get("NORMPROP_BUILD_DIR") else repo_root() / "build"
-    return base / preset
+def build_base() -> Path:
+    """``build/`` under the repository root, or ``$NORMPROP_BUILD_DIR`` if set (tests point it at a temporary
+    folder so that they never touch the working tree)."""
+    return Path(os.environ["NORMPROP_BUILD_DIR"]) if os.environ.get("NORMPROP_BUILD_DIR") else repo_root() / "build"
 
 
-def figures_dir(preset: str) -> Path:
-    """Where a preset's figures go: the committed ``figures/`` for the paper preset, and
-    ``build/<preset>/figures`` for any other, so that quick and CI runs never touch committed files."""
-    if preset == "paper" and not os.environ.get("NORMPROP_BUILD_DIR"):
+def variant(value: str | None = None) -> str:
+    """The run's variant: ``value``, else ``$NORMPROP_VARIANT`` (set by ``normprop run -p ...`` for its kernels),
+    else "" (the preset's default parameters)."""
+    return (os.environ.get("NORMPROP_VARIANT", "") if value is None else value).strip()
+
+
+def build_dir(preset: str, variant_name: str | None = None) -> Path:
+    """``build/<preset>``; a run with other parameters than the notebooks' defaults (a variant, e.g. ``seed1``)
+    writes under ``build/<preset>-<variant>`` instead, never over the default run's files."""
+    name = variant(variant_name)
+    return build_base() / (f"{preset}-{name}" if name else preset)
+
+
+def figures_dir(preset: str, variant_name: str | None = None) -> Path:
+    """Where a run's figures go: the committed ``figures/`` for the paper preset with default parameters, and
+    ``build/<preset>[-<variant>]/figures`` for any other, so that quick, CI and variant runs never touch
+    committed files."""
+    if preset == "paper" and not os.environ.get("NORMPROP_BUILD_DIR") and not variant(variant_name):
         return repo_root() / "figures"
-    return build_dir(preset) / "figures"
+    return build_dir(preset, variant_name) / "figures"
 
 
 def relative_to_root(path: Path) -> str:
@@ -56,7 +69,7 @@ def relative_to_root(path: Path) -> str:
 
 def cache_dir() -> Path:
     """``build/cache`` under the repository root, or under ``$NORMPROP_BUILD_DIR`` when that is set."""
-    return build_dir("cache")
+    return build_base() / "cache"
 
 
 def cache_disabled() -> bool:
@@ -66,29 +79,29 @@ def cache_disabled() -> bool:
 
 
 # The files a run writes under build/<preset>/, one name each.
-def record_path(notebook: str, preset: str) -> Path:
+def record_path(notebook: str, preset: str, variant_name: str | None = None) -> Path:
     """A notebook's verdict and headline numbers: ``build/<preset>/<notebook>.json``."""
-    return build_dir(preset) / f"{notebook}.json"
+    return build_dir(preset, variant_name) / f"{notebook}.json"
 
 
-def executed_notebook_path(notebook: str, preset: str) -> Path:
+def executed_notebook_path(notebook: str, preset: str, variant_name: str | None = None) -> Path:
     """The notebook as it ran, outputs included: ``build/<preset>/<notebook>.ipynb``."""
-    return build_dir(preset) / f"{notebook}.ipynb"
+    return build_dir(preset, variant_name) / f"{notebook}.ipynb"
 
 
-def log_path(notebook: str, preset: str) -> Path:
+def log_path(notebook: str, preset: str, variant_name: str | None = None) -> Path:
     """papermill's log of a notebook's run: ``build/<preset>/<notebook>.log``."""
-    return build_dir(preset) / f"{notebook}.log"
+    return build_dir(preset, variant_name) / f"{notebook}.log"
 
 
-def task_log_path(notebook: str, preset: str) -> Path:
+def task_log_path(notebook: str, preset: str, variant_name: str | None = None) -> Path:
     """Where a notebook's tasks ran (written by its session): ``build/<preset>/<notebook>.tasks.json``."""
-    return build_dir(preset) / f"{notebook}.tasks.json"
+    return build_dir(preset, variant_name) / f"{notebook}.tasks.json"
 
 
-def inputs_path(notebook: str, preset: str) -> Path:
+def inputs_path(notebook: str, preset: str, variant_name: str | None = None) -> Path:
     """What a finished run ran (to reuse it when nothing changed): ``build/<preset>/<notebook>.inputs.json``."""
-    return build_dir(preset) / f"{notebook}.inputs.json"
+    return build_dir(preset, variant_name) / f"{notebook}.inputs.json"
 
 
 def lock_path(preset: str) -> Path:
@@ -122,3 +135,8 @@ def describe_task_log(log: dict[str, Any] | None) -> str:
         return f"{log['tasks']} tasks: all from the cache"
     where = ", ".join(log["where"])
     return f"{log['tasks']} tasks: {log['computed']} computed ({where}), {log['cached']} from the cache"
+
+
+def ledger_paths(preset: str) -> tuple[Path, Path]:
+    """The claim ledger over seeds (``normprop ledger``): ``build/<preset>/ledger.json`` and ``ledger.md``."""
+    return build_dir(preset, "") / "ledger.json", build_dir(preset, "") / "ledger.md"

@@ -44,35 +44,48 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def record_path(notebook: str, preset: str) -> Path:
-    return layout.record_path(find_claim(notebook).notebook, preset)
+def record_path(notebook: str, preset: str, variant: str | None = None) -> Path:
+    return layout.record_path(find_claim(notebook).notebook, preset, variant)
 
 
 class ClaimRun:
     """Started when a notebook starts (:func:`normprop.repro.session.start`); :meth:`record` writes the record."""
 
-    def __init__(self, notebook: str, preset: str, started: float | None = None) -> None:
+    def __init__(
+        self,
+        notebook: str,
+        preset: str,
+        started: float | None = None,
+        variant: str | None = None,
+        seed: int | None = None,
+    ) -> None:
         self.claim = find_claim(notebook)
         self.preset = check_preset(preset)
+        self.variant, self.seed = variant, seed
         self._start = time.perf_counter() if started is None else started
 
     def record(
         self, checks: Mapping[str, bool], numbers: Mapping[str, Any], supporting: Mapping[str, bool] | None = None
     ) -> str:
         """Write the record and return the verdict: reproduced iff every check holds (``supporting``
-        checks are recorded but do not count)."""
+        checks are recorded but do not count). A check may be a bool or an :class:`normprop.analysis.Check`, whose
+        margin (how far its tested quantity clears the threshold, in units of its own interval) is recorded under
+        ``margins`` for the ledger."""
         if not checks:
             raise ValueError("checks must hold at least one named check")
         verdict = REPRODUCED if all(bool(ok) for ok in checks.values()) else NOT_REPRODUCED
-        path = record_path(self.claim.notebook, self.preset)
+        path = record_path(self.claim.notebook, self.preset, self.variant)
         path.parent.mkdir(parents=True, exist_ok=True)
+        every = {**dict(checks), **dict(supporting or {})}
         payload = {
             "claim": self.claim.statement,
             "notebook": self.claim.notebook,
             "preset": self.preset,
             "verdict": verdict,
-            "checks": _plain(dict(checks)),
-            "supporting": _plain(dict(supporting or {})),
+            "seed": self.seed,
+            "checks": {name: bool(ok) for name, ok in checks.items()},
+            "supporting": {name: bool(ok) for name, ok in (supporting or {}).items()},
+            "margins": _plain({name: getattr(ok, "margin", None) for name, ok in every.items()}),
             "numbers": _plain(dict(numbers)),
             "seconds": round(time.perf_counter() - self._start, 2),
         }
@@ -80,7 +93,7 @@ class ClaimRun:
         return verdict
 
 
-def read_record(notebook: str, preset: str) -> dict[str, Any] | None:
-    """The record a notebook last wrote for ``preset``, or None if there is none."""
-    path = record_path(notebook, preset)
+def read_record(notebook: str, preset: str, variant: str | None = None) -> dict[str, Any] | None:
+    """The record a notebook last wrote for ``preset`` (and ``variant``), or None if there is none."""
+    path = record_path(notebook, preset, variant)
     return json.loads(path.read_text()) if path.exists() else None

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, NamedTuple, Protocol
+from typing import IO, Any, NamedTuple, Protocol
 
 from tqdm import tqdm
 
@@ -151,31 +151,40 @@ class Job(Protocol):
 
 @dataclass
 class NotebookJob:
-    """One notebook run by papermill in its own session, output to ``build/<preset>/<notebook>.ipynb``."""
+    """One notebook run by papermill in its own session, output to ``build/<preset>[-<variant>]/<notebook>.ipynb``.
+
+    ``parameters`` go to papermill as ``-p NAME VALUE`` (the preset always does); ``variant`` names the folder of a
+    run with other parameters than the defaults (:mod:`normprop.repro.parameters`), which its kernel learns from
+    ``$NORMPROP_VARIANT``.
+    """
 
     claim: Claim
     preset: str
     threads: int
     timeout: float
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    variant: str = ""
     output: Path = field(init=False)
     log: Path = field(init=False)
 
     def __post_init__(self) -> None:
-        folder = build_dir(self.preset)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.output = executed_notebook_path(self.claim.notebook, self.preset)
-        self.log = log_path(self.claim.notebook, self.preset)
+        notebook, preset, variant = self.claim.notebook, self.preset, self.variant
+        build_dir(preset, variant).mkdir(parents=True, exist_ok=True)
+        self.output = executed_notebook_path(notebook, preset, variant)
+        self.log = log_path(notebook, preset, variant)
         self._temporary = temporary_path(self.output, ".ipynb")  # papermill wants the .ipynb extension
         # Never report a stale verdict, nor leave an executed copy that is not this run's.
-        record_path(self.claim.notebook, self.preset).unlink(missing_ok=True)
-        inputs_path(self.claim.notebook, self.preset).unlink(missing_ok=True)
-        task_log_path(self.claim.notebook, self.preset).unlink(missing_ok=True)
+        for path in (record_path, inputs_path, task_log_path):
+            path(notebook, preset, variant).unlink(missing_ok=True)
         self.output.unlink(missing_ok=True)
-        source = notebooks_dir() / f"{self.claim.notebook}.ipynb"
-        command = [sys.executable, "-m", "papermill", str(source), str(self._temporary), "-p", "preset", self.preset]
+        source = notebooks_dir() / f"{notebook}.ipynb"
+        command = [sys.executable, "-m", "papermill", str(source), str(self._temporary), "-p", "preset", preset]
+        for name, value in self.parameters.items():
+            if name != "preset":
+                command += ["-p", name, str(value)]
         command += ["--cwd", str(notebooks_dir()), "-k", "python3", "--no-progress-bar"]
         command += ["--execution-timeout", str(math.ceil(self.timeout))]
-        env = {**os.environ, **kernel_environment(), "NORMPROP_THREADS": str(self.threads)}
+        env = {**os.environ, **kernel_environment(), "NORMPROP_THREADS": str(self.threads), "NORMPROP_VARIANT": variant}
         self._log: IO = self.log.open("w")  # streamed in place, so that one can follow it
         self._start = time.monotonic()
         self._process = start_in_own_session(command, self._log, env)
@@ -192,18 +201,19 @@ class NotebookJob:
             if self.seconds() <= self.timeout:
                 return None
             stopped = stop_trees([self._process], STOP_GRACE_SECONDS)
-            for folder in {build_dir(self.preset), figures_dir(self.preset)}:
+            for folder in {build_dir(self.preset, self.variant), figures_dir(self.preset, self.variant)}:
                 remove_stale_temporaries(folder, stopped)  # what the timed-out kernel was writing
             return self.abandon(TIMED_OUT)
         self._log.close()
         seconds = self.seconds()
         if self._temporary.exists():
             commit(self._temporary, self.output)  # papermill has written it in full
-        record = read_record(self.claim.notebook, self.preset)
+        record = read_record(self.claim.notebook, self.preset, self.variant)
         if record is not None:
             if returncode == 0:  # ran through: note what it ran, so that an unchanged notebook is not re-run
-                noted = {"key": inputs_key(self.claim, self.preset, self.threads), "verdict": record["verdict"]}
-                write_text_atomic(inputs_path(self.claim.notebook, self.preset), json.dumps(noted) + "\n")
+                key = inputs_key(self.claim, self.preset, self.threads, self.parameters)
+                noted = {"key": key, "verdict": record["verdict"]}
+                write_text_atomic(inputs_path(self.claim.notebook, self.preset, self.variant), json.dumps(noted) + "\n")
             return Outcome(FINISHED, record["verdict"], seconds)
         if "CellTimeoutError" in self.log.read_text(errors="replace"):  # papermill's own per-cell limit
             return Outcome(TIMED_OUT, f"a cell ran past the {self.timeout:g} s limit (see {self._log_name()})", seconds)
@@ -222,7 +232,7 @@ class NotebookJob:
         return relative_to_root(self.log)
 
 
-def inputs_key(claim: Claim, preset: str, threads: int) -> str:
+def inputs_key(claim: Claim, preset: str, threads: int, parameters: Mapping[str, Any] | None = None) -> str:
     """sha256 of everything a notebook's run depends on: the notebook file, normprop's code, the interpreter
     and numerical libraries (:func:`normprop.repro.cache.environment`), the preset and the torch threads."""
     from normprop.repro.cache import environment  # imports torch: only when a notebook is about to run
@@ -233,11 +243,14 @@ def inputs_key(claim: Claim, preset: str, threads: int) -> str:
         "environment": environment(),
         "preset": preset,
         "threads": threads,
+        "parameters": dict(parameters or {}),
     }
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
 
-def unchanged_outcome(claim: Claim, preset: str, threads: int) -> Outcome | None:
+def unchanged_outcome(
+    claim: Claim, preset: str, threads: int, parameters: Mapping[str, Any] | None = None, variant: str = ""
+) -> Outcome | None:
     """The last run's outcome if nothing it depends on has changed and everything it wrote is still there:
     its inputs key, its record, its executed notebook and every figure of the claim; else None.
 
@@ -248,15 +261,17 @@ def unchanged_outcome(claim: Claim, preset: str, threads: int) -> Outcome | None
     if cache_disabled():
         return None
     try:
-        noted = json.loads(inputs_path(claim.notebook, preset).read_text())
+        noted = json.loads(inputs_path(claim.notebook, preset, variant).read_text())
     except (OSError, ValueError):
         return None
-    record = read_record(claim.notebook, preset)
-    figures = [figures_dir(preset) / f"{stem}.{suffix}" for stem in claim.figures for suffix in ("png", "pdf")]
-    executed = executed_notebook_path(claim.notebook, preset)
+    record = read_record(claim.notebook, preset, variant)
+    folder = figures_dir(preset, variant)
+    figures = [folder / f"{stem}.{suffix}" for stem in claim.figures for suffix in ("png", "pdf")]
+    executed = executed_notebook_path(claim.notebook, preset, variant)
     if record is None or not executed.exists() or not all(path.exists() for path in figures):
         return None
-    if noted.get("key") != inputs_key(claim, preset, threads) or noted.get("verdict") != record.get("verdict"):
+    key = inputs_key(claim, preset, threads, parameters)
+    if noted.get("key") != key or noted.get("verdict") != record.get("verdict"):
         return None
     return Outcome(FINISHED, record["verdict"], 0.0, reused=True)
 
@@ -278,17 +293,32 @@ class UnchangedJob:
         return self.outcome
 
 
-def launch(claim: Claim, preset: str, threads: int, timeout: float) -> Job:
+def launch(
+    claim: Claim,
+    preset: str,
+    threads: int,
+    timeout: float,
+    parameters: Mapping[str, Any] | None = None,
+    variant: str = "",
+) -> Job:
     """Start one notebook, or reuse its last run when nothing it depends on changed (tests replace this)."""
-    outcome = unchanged_outcome(claim, preset, threads)
+    outcome = unchanged_outcome(claim, preset, threads, parameters, variant)
     if outcome is not None:
         print(
-            f"{claim.notebook}: unchanged since its last {preset} run (notebook, code, libraries, threads): "
-            "its record, executed notebook and figures stand; --no-cache runs it again",
+            f"{claim.notebook}: unchanged since its last {preset} run (notebook, code, libraries, threads, "
+            "parameters): its record, executed notebook and figures stand; --no-cache runs it again",
             file=sys.stderr,
         )
         return UnchangedJob(claim, outcome)
-    return NotebookJob(claim, preset, threads, timeout)
+    return NotebookJob(claim, preset, threads, timeout, dict(parameters or {}), variant)
+
+
+class Run(NamedTuple):
+    """One notebook to execute: its claim, the parameters it gets and the variant folder they make."""
+
+    claim: Claim
+    parameters: Mapping[str, Any] = {}
+    variant: str = ""
 
 
 def execute_all(
@@ -298,44 +328,60 @@ def execute_all(
     timeout: float,
     stop: StopSignal,
     progress: bool = True,
+    parameters: Mapping[str, Any] | None = None,
+    variant: str = "",
 ) -> dict[str, Outcome]:
-    """Run the notebooks, ``jobs`` at a time with ``cores // jobs`` torch threads each, until all are done or
-    ``stop`` is set; return an outcome for every claim, in order."""
-    jobs, threads = plan_jobs(jobs, len(claims))
-    pending, running, outcomes = list(claims), [], {}
-    bar = tqdm(total=len(claims), desc=f"{preset} preset", unit="notebook", disable=not progress, file=sys.stderr)
+    """Run the notebooks (each with ``parameters``, into ``variant``'s folder), ``jobs`` at a time with
+    ``cores // jobs`` torch threads each, until all are done or ``stop`` is set; return an outcome for every claim,
+    in order."""
+    runs = [Run(claim, dict(parameters or {}), variant) for claim in claims]
+    outcomes = execute_runs(runs, preset, jobs, timeout, stop, progress)
+    return {run.claim.notebook: outcome for run, outcome in zip(runs, outcomes, strict=True)}
 
-    def done(claim: Claim, outcome: Outcome) -> None:
-        outcomes[claim.notebook] = outcome
-        bar.set_postfix_str(f"{claim.notebook}: {outcome.state}")
+
+def execute_runs(
+    runs: Sequence[Run], preset: str, jobs: int, timeout: float, stop: StopSignal, progress: bool = True
+) -> list[Outcome]:
+    """:func:`execute_all` for any list of runs (a notebook at several seeds, say): an outcome per run, in order."""
+    jobs, threads = plan_jobs(jobs, len(runs))
+    pending, running, outcomes = list(range(len(runs))), [], {}
+    bar = tqdm(total=len(runs), desc=f"{preset} preset", unit="notebook", disable=not progress, file=sys.stderr)
+
+    def done(index: int, outcome: Outcome) -> None:
+        outcomes[index] = outcome
+        name = runs[index].claim.notebook + (f" ({runs[index].variant})" if runs[index].variant else "")
+        bar.set_postfix_str(f"{name}: {outcome.state}")
         if outcome.state != INTERRUPTED:  # the bar counts notebooks that ran their course
             bar.update()
 
-    for folder in {build_dir(preset), figures_dir(preset)}:
+    folders = {folder for run in runs for folder in (build_dir(preset, run.variant), figures_dir(preset, run.variant))}
+    for folder in folders:
         remove_stale_temporaries(folder)  # left by a run killed outright (SIGKILL); this run holds the lock
     try:
         while (pending or running) and not stop:
             while pending and len(running) < jobs and not stop:
-                running.append(launch(pending.pop(0), preset, threads, timeout))
-            for job in list(running):
+                index = pending.pop(0)
+                claim, parameters, variant = runs[index]
+                running.append((index, launch(claim, preset, threads, timeout, parameters, variant)))
+            for index, job in list(running):
                 outcome = job.poll()
                 if outcome is not None:
-                    running.remove(job)
-                    done(job.claim, outcome)
+                    running.remove((index, job))
+                    done(index, outcome)
             if running:
                 time.sleep(POLL_SECONDS)
-        for job in list(running):  # stopped: a notebook that has just ended by itself counts as finished
+        for index, job in list(running):  # stopped: a notebook that has just ended by itself counts as finished
             outcome = job.poll()
             if outcome is not None:
-                running.remove(job)
-                done(job.claim, outcome)
+                running.remove((index, job))
+                done(index, outcome)
     finally:  # a stop signal, or an error in this loop: never leave a notebook running
-        stopped = stop_trees([child for job in running for child in job.children()], STOP_GRACE_SECONDS)
-        for job in running:
-            done(job.claim, job.abandon(INTERRUPTED))
-        for claim in pending:
-            outcomes[claim.notebook] = Outcome(NOT_STARTED, "-", 0.0)
+        stopped = stop_trees([child for _, job in running for child in job.children()], STOP_GRACE_SECONDS)
+        for index, job in running:
+            done(index, job.abandon(INTERRUPTED))
+        for index in pending:
+            outcomes[index] = Outcome(NOT_STARTED, "-", 0.0)
         bar.close()
-        for folder in {build_dir(preset), figures_dir(preset)}:
+        for folder in folders:
             remove_stale_temporaries(folder, stopped)  # what the stopped kernels were writing
-    return {claim.notebook: outcomes[claim.notebook] for claim in claims}
+    return [outcomes[index] for index in range(len(runs))]

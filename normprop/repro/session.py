@@ -208,7 +208,7 @@ def start(
     claim = find_claim(notebook)
     sizes = load_preset(claim.notebook, preset, **overrides)
     resolved = configure(threads=threads, device=device)
-    run = ClaimRun(claim.notebook, preset, started=time.perf_counter())
+    run = ClaimRun(claim.notebook, preset, started=time.perf_counter(), seed=seed)
     set_theme()
     generator = make_generator(seed, resolved)
     session = Session(claim, preset, seed, sizes, generator, resolved, run, tasks.task_threads())

@@ -25,8 +25,8 @@ def build(tmp_path, monkeypatch):
 class FakeJob:
     """Stand-in for a papermill job: on its first poll, writes the record a notebook would write."""
 
-    def __init__(self, claim, preset, verdicts, before=None):
-        self.claim, self.preset, self.verdicts, self.before = claim, preset, verdicts, before
+    def __init__(self, claim, preset, verdicts, before=None, variant=""):
+        self.claim, self.preset, self.verdicts, self.before, self.variant = claim, preset, verdicts, before, variant
 
     def poll(self):
         if self.before:
@@ -34,7 +34,8 @@ class FakeJob:
         if self.claim.notebook not in self.verdicts:
             return runner.Outcome(runner.FINISHED, "failed: notebook raised an error (see build/x.log)", 0.5)
         ok = self.verdicts[self.claim.notebook]
-        verdict = results.ClaimRun(self.claim.notebook, self.preset).record({"the check": ok}, {"slope": -0.5})
+        run = results.ClaimRun(self.claim.notebook, self.preset, variant=self.variant)
+        verdict = run.record({"the check": ok}, {"slope": -0.5})
         return runner.Outcome(runner.FINISHED, verdict, 1.5)
 
     def children(self):
@@ -45,7 +46,9 @@ class FakeJob:
 
 
 def fake_launch(verdicts, before=None):
-    return lambda claim, preset, threads, timeout: FakeJob(claim, preset, verdicts, before)
+    return lambda claim, preset, threads, timeout, parameters=None, variant="": FakeJob(
+        claim, preset, verdicts, before, variant
+    )
 
 
 def test_list_names_every_claim_and_figure(capsys):

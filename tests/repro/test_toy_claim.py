@@ -10,7 +10,7 @@ from tiny_notebooks import RECORD, write_notebook
 from normprop.claims import all_claims, find_claim
 from normprop.repro import book, cli, docs
 
-TOY = '''
+TOY = """
 from normprop.claims import Claim, cite
 
 CLAIM = Claim(
@@ -21,7 +21,7 @@ CLAIM = Claim(
     presets={"quick": {"seeds": 2}, "paper": {"seeds": 4}, "full": {"seeds": 8}},
     figures={"90_toy_figure": "toy Fig. 1"},
 )
-'''
+"""
 FIGURE = (
     "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
     "from normprop.repro.plotting import save_figure\n"
