@@ -249,6 +249,23 @@ def command_ledger(args: argparse.Namespace) -> int:
     return EXIT_REPRODUCED if everywhere and finished else EXIT_NOT_REPRODUCED
 
 
+def command_verify(args: argparse.Namespace) -> int:
+    """Compare the last run's records and figures with the committed reference (and rewrite it with --write)."""
+    from normprop.repro import verify  # here: it is the one command that reads every record
+
+    claims, problems = _claims(args.only), 0
+    print(f"normprop verify: the last {args.preset} run against figures/reference/ (tolerances: seed spread)")
+    for claim in claims:
+        rows = verify.compare(claim, args.preset)
+        problems += len(verify.failed(rows))
+        print(verify.table(claim, rows))
+    if args.write:
+        for claim in claims:
+            print(f"reference written: {relative_to_root(verify.write_reference(claim, args.preset))}")
+    print("every number within tolerance" if not problems else f"{problems} number(s), check(s) or verdict(s) moved")
+    return EXIT_REPRODUCED if not problems else EXIT_NOT_REPRODUCED
+
+
 def command_list(args: argparse.Namespace) -> int:
     for claim in all_claims():
         print(f"{claim.notebook}: {claim.title}")
@@ -335,6 +352,12 @@ def build_parser() -> argparse.ArgumentParser:
     ledger_command.add_argument("--only", nargs="+", default=[], metavar="NOTEBOOK", help="notebook names or numbers")
     _add_run_options(ledger_command, "quick")
     ledger_command.set_defaults(handler=command_ledger)
+
+    verifying = commands.add_parser("verify", help="compare the last run with the committed reference numbers")
+    verifying.add_argument("--preset", choices=PRESET_NAMES, default="paper")
+    verifying.add_argument("--only", nargs="+", default=[], metavar="NOTEBOOK", help="notebook names or numbers")
+    verifying.add_argument("--write", action="store_true", help="then rewrite the reference from this run")
+    verifying.set_defaults(handler=command_verify)
 
     listing = commands.add_parser("list", help="the claims, their papers, notebooks and figures")
     listing.set_defaults(handler=command_list)

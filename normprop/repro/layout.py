@@ -140,3 +140,10 @@ def describe_task_log(log: dict[str, Any] | None) -> str:
 def ledger_paths(preset: str) -> tuple[Path, Path]:
     """The claim ledger over seeds (``normprop ledger``): ``build/<preset>/ledger.json`` and ``ledger.md``."""
     return build_dir(preset, "") / "ledger.json", build_dir(preset, "") / "ledger.md"
+
+
+def reference_path(notebook: str) -> Path:
+    """The committed reference of a claim's paper-preset numbers (``normprop verify``):
+    ``figures/reference/<notebook>.json`` (under ``$NORMPROP_BUILD_DIR`` when that is set, as the figures)."""
+    base = build_base() / "reference" if os.environ.get("NORMPROP_BUILD_DIR") else repo_root() / "figures" / "reference"
+    return base / f"{notebook}.json"
