@@ -44,9 +44,11 @@ test: setup
 	test $$status -eq 0 && test $$processes_status -eq 0
 
 ## Execute every notebook with the paper preset (two at a time, one torch thread each): figures/,
-## figures/README.md (gallery) and build/paper/report.md.
+## figures/README.md (gallery) and build/paper/report.md; then the table of how far the numbers are from the committed
+## reference (normprop verify), which it rewrites (figures/reference/).
 figures: setup
-	$(BIN)/normprop reproduce --preset paper --jobs 2
+	$(BIN)/normprop reproduce --preset paper --jobs 2; status=$$?; \
+	$(BIN)/normprop verify --preset paper --write && exit $$status
 
 ## JupyterLab on the notebooks.
 lab: setup

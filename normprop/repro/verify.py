@@ -80,6 +80,12 @@ def reference_of(claim: Claim, preset: str = "paper") -> dict[str, Any]:
     spread = seed_spread(claim.notebook, seeds)
     numbers = flatten(record["numbers"])
     tolerances = {key: SPREAD_FACTOR * spread[key] for key in numbers if key in spread}
+    source = f"{SPREAD_FACTOR:g} standard deviations over seeds {seeds}" if seeds else "no ledger"
+    previous = reference_path(claim.notebook)
+    if not seeds and previous.is_file():  # no ledger here: keep the tolerances the committed reference has
+        kept = json.loads(previous.read_text())
+        tolerances = {key: value for key, value in kept["tolerances"].items() if key in numbers}
+        source = kept["tolerance_from"]
     folder = figures_dir(preset)
     figures = {
         f"{stem}.{suffix}": _digest(folder / f"{stem}.{suffix}") for stem in claim.figures for suffix in ("png", "pdf")
@@ -91,7 +97,7 @@ def reference_of(claim: Claim, preset: str = "paper") -> dict[str, Any]:
         "checks": record["checks"],
         "numbers": numbers,
         "tolerances": tolerances,
-        "tolerance_from": f"{SPREAD_FACTOR:g} standard deviations over seeds {seeds}" if seeds else "no ledger",
+        "tolerance_from": source,
         "figures": figures,
     }
 
