@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from normprop.claims import all_claims
-from normprop.repro.layout import build_dir, figures_dir, repo_root
+from normprop.repro.layout import build_dir, figures_dir, ledger_paths, repo_root
 
 STAGING, OUTPUT = "book-src", "book"
 
@@ -182,6 +182,10 @@ def stage(preset: str = "paper", source: str | Path | None = None, staging: Path
     if report.is_file():
         shutil.copy2(report, staging / "report.md")
         results.append("report")
+    ledger = ledger_paths(preset)[1]
+    if ledger.is_file():  # the claim ledger over seeds, beside the notebooks (normprop ledger)
+        shutil.copy2(ledger, staging / "ledger.md")
+        results.append("ledger")
     toctree += ["```{toctree}", ":hidden:", ":caption: Results", "", *results, "```", ""]
     readme = (root / "README.md").read_text()
     (staging / "index.md").write_text(readme.rstrip("\n") + "\n" + "\n".join(toctree))

@@ -147,6 +147,10 @@ def report_markdown(report: dict) -> str:
             f"finished {run.get('finished') or '-'}; time limit {run.get('timeout_seconds')} s per notebook.",
             "",
         ]
+    if run.get("parameters"):
+        lines += ["Parameters: " + ", ".join(f"`{k} = {v!r}`" for k, v in run["parameters"].items()), ""]
+    if ledger_paths(report["preset"])[1].is_file():
+        lines += ["How often each check held over seeds, and by what margin: the claim ledger, `ledger.md`.", ""]
     lines += ["| notebook | state | verdict | seed | runtime (s) |", "|---|---|---|---|---|"]
     for entry in report["claims"]:
         seed = "" if entry["seed"] is None else entry["seed"]
