@@ -18,7 +18,7 @@ from typing import Any
 
 from normprop.claims import Claim, all_claims
 from normprop.repro.files import write_text_atomic
-from normprop.repro.layout import gallery_path, report_paths
+from normprop.repro.layout import gallery_path, ledger_paths, report_paths
 from normprop.repro.records import REPRODUCED, read_record
 from normprop.repro.runner import FINISHED, INTERRUPTED, NOT_STARTED, TIMED_OUT, Outcome
 
