@@ -292,3 +292,25 @@ def growth_ratio(fast: Estimate, slow: Estimate) -> Estimate:
     low = fast.low / slow.high if slow.high > 0 else math.inf
     high = fast.high / slow.low if slow.low > 0 else math.inf
     return Estimate(mean, low, high, min(fast.count, slow.count))
+
+
+# --- added for notebook 01 ---
+
+
+def per_seed_exponent(table: pd.DataFrame, x: str, y: str, confidence: float = 0.95) -> Estimate:
+    """The exponent ``a`` of a power law ``y ~ x^a``, fitted to each seed alone: :func:`per_seed_slope` of
+    ``log y`` against ``log x`` (mean and CI over seeds).
+
+    The same fit as ``per_seed_power_law(table, [x], y)[x]`` (which solves it by ``lstsq`` rather than
+    ``np.polyfit``: the two agree to rounding). ``x`` must be positive and finite; as in :func:`per_seed_slope`, a
+    seed with a ``y`` whose log is not finite (zero, negative, an overflow) gets the exponent ``inf``.
+    """
+    for column in (x, y):
+        if column not in table:
+            raise ValueError(f"table must have a {column!r} column; it has {sorted(table.columns)}")
+    values = table[x].to_numpy(dtype=float)
+    if not (np.isfinite(values).all() and (values > 0).all()):
+        raise ValueError(f"column {x!r} must be positive and finite for a log-log fit")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = table.assign(**{f"log {x}": np.log(table[x]), f"log {y}": np.log(table[y])})
+    return per_seed_slope(logs, f"log {x}", f"log {y}", confidence)

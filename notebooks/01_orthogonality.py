@@ -60,24 +60,15 @@ if "google.colab" in sys.modules:
     os.chdir("/content/normprop/notebooks")
 
 # %%
-import matplotlib
-import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 import seaborn as sns
-import torch
 
 import normprop as npp
-from normprop import analysis as stats
-from normprop import data, metrics, nets, theory
 
 session = npp.start("01_orthogonality", preset, seed=seed, threads=threads, device=device)
+claim = session.claim_module  # normprop/claims/01_orthogonality.py: the sweeps, the longer plots, the checks
 cfg, band = session.sizes, session.band
 seeds, n = cfg["seeds"], cfg["batch_size"]
-# Every sweep below is a set of tasks (one per configuration and shard of `shard` seeds), each drawing from its
-# own generator: in this kernel, or on a Dask cluster with `normprop run --scheduler` (see the README).
-shard = cfg["seeds_per_task"]
-BATCHES = {"near-collinear": data.near_collinear_batch, "orthogonal": data.orthogonal_batch}
 
 # %% [markdown]
 # ## Fig. 1 — |cosine| between samples, with and without BN
@@ -91,32 +82,16 @@ BATCHES = {"near-collinear": data.near_collinear_batch, "orthogonal": data.ortho
 # the six sample pairs of the batch (the paper tracks one pair; averaging pairs only lowers the noise).
 
 # %%
-width, depth = cfg["fig1_width"], cfg["fig1_depth"]
-fig1 = session.cases(
-    "fig1",
-    lambda network, norm, x, width, depth, seeds, generator: nets.measure_chain(
-        BATCHES[x](seeds, n, width, generator),
-        nets.NetworkSpec(width, depth, norm=norm),
-        {"abs_cos": metrics.mean_abs_cosine},
-        generator,
-    ).assign(label=f"{network} ({x} input)"),
-    [dict(network="BN", norm="batch", x="near-collinear"), dict(network="vanilla", norm="none", x="orthogonal")],
-    fixed={"width": width, "depth": depth},
-    seeds=seeds,
-    shard=shard,
-)
-bn_cos_final = stats.mean_ci(stats.values_at_layer(fig1[fig1.network == "BN"], "abs_cos"))
-vanilla_cos_final = stats.mean_ci(stats.values_at_layer(fig1[fig1.network == "vanilla"], "abs_cos"))
+# Every sweep is a set of tasks (one per configuration and shard of seeds), each drawing from its own generator:
+# in this kernel, or on a Dask cluster with `normprop run --scheduler` (see the README).
+fig1 = claim.fig1(session)
 
-fig, ax = plt.subplots(figsize=(5.5, 3.6))
-sns.lineplot(fig1, x="layer", y="abs_cos", hue="label", ax=ax, **band)
-ax.set(
-    xlabel="layer", ylabel="mean |cos| between samples", ylim=(0, 1.02), title=f"d = {width}, n = {n}, {seeds} seeds"
-)
-ax.legend(title=None)
-session.save_figure(fig, "01_fig1_cosine")
-plt.show()
-print(f"final |cos|: BN {bn_cos_final}, vanilla {vanilla_cos_final} (mean [95% CI] over seeds)")
+with session.figure("01_fig1_cosine") as ax:
+    sns.lineplot(fig1["table"], x="layer", y="abs_cos", hue="label", ax=ax, **band)
+    title = f"d = {cfg['fig1_width']}, n = {n}, {seeds} seeds"
+    ax.set(xlabel="layer", ylabel="mean |cos| between samples", ylim=(0, 1.02), title=title)
+    ax.legend(title=None)
+print(f"final |cos|: BN {fig1['final']['BN']}, vanilla {fig1['final']['vanilla']} (mean [95% CI] over seeds)")
 
 
 # %% [markdown]
@@ -129,37 +104,16 @@ print(f"final |cos|: BN {bn_cos_final}, vanilla {vanilla_cos_final} (mean [95% C
 # transient followed by a floor of order $1/\sqrt d$. We plot $\log V$ from near-collinear inputs, $n = 4$.
 
 # %%
-def bn_gap_chain(width: int, depth: int, seeds: int, generator: torch.Generator) -> pd.DataFrame:
-    """The 2021 BN chain from near-collinear inputs, a shard of seeds at once: its orthogonality gap per layer."""
-    x = data.near_collinear_batch(seeds, n, width, generator)
-    return nets.measure_chain(x, nets.NetworkSpec(width, depth), {"gap": metrics.orthogonality_gap}, generator)
+fig2a = claim.fig2a(session)
 
-
-fig2a = session.grid(
-    "fig2a", bn_gap_chain, fixed={"depth": cfg["fig2a_depth"]}, seeds=seeds, shard=shard, width=cfg["fig2a_widths"]
-)
-fig2a["log_gap"] = np.log(fig2a["gap"])
-
-# The transient: a line through log E[V] over the first layers, before the floor is reached.
-transient_layers = 6
-transient_rate = {}
-for width, table in fig2a.groupby("width"):
-    early = table[table.layer <= transient_layers].groupby("layer")["gap"].mean()
-    transient_rate[width] = stats.fit_line(early.index, np.log(early.to_numpy()))[0]
-late_gap = {
-    width: stats.mean_ci(table[table.layer > table.layer.max() // 2].groupby("seed")["gap"].mean())
-    for width, table in fig2a.groupby("width")
-}
-
-fig, ax = plt.subplots(figsize=(5.5, 3.6))
-sns.lineplot(fig2a, x="layer", y="log_gap", hue="width", palette="colorblind", ax=ax, **band)
-ax.set(xlabel="layer", ylabel="log orthogonality gap", title=f"BN chain, n = {n}, {seeds} seeds")
-session.save_figure(fig, "01_fig2a_gap_vs_depth")
-plt.show()
+with session.figure("01_fig2a_gap_vs_depth") as ax:
+    sns.lineplot(fig2a["table"], x="layer", y="log_gap", hue="width", palette="colorblind", ax=ax, **band)
+    ax.set(xlabel="layer", ylabel="log orthogonality gap", title=f"BN chain, n = {n}, {seeds} seeds")
 for width in cfg["fig2a_widths"]:
+    rate, floor = fig2a["transient_rate"][width], fig2a["late_gap"][width]
     print(
-        f"d = {width}: slope of log E[V] over layers 0-{transient_layers}: {transient_rate[width]:.2f}/layer, "
-        f"floor (mean V, second half) {late_gap[width]}"
+        f"d = {width}: slope of log E[V] over layers 0-{claim.TRANSIENT_LAYERS}: {rate:.2f}/layer, "
+        f"floor (mean V, second half) {floor}"
     )
 
 # %% [markdown]
@@ -174,28 +128,11 @@ for width in cfg["fig2a_widths"]:
 # confidence interval of the slope comes from fitting each seed separately.
 
 # %%
-depth, burn_in = cfg["fig2b_depth"], cfg["burn_in"]
-floor = (
-    session.grid("fig2b", bn_gap_chain, fixed={"depth": depth}, seeds=seeds, shard=shard, width=cfg["fig2b_widths"])
-    .query("layer > @burn_in")
-    .groupby(["width", "seed"], as_index=False)["gap"]
-    .mean()
-)
-floor["log_width"], floor["log_mean_gap"] = np.log(floor["width"]), np.log(floor["gap"])
+fig2b = claim.fig2b(session)
 
-width_slope, width_intercept = stats.fit_line(floor["log_width"], floor["log_mean_gap"])
-width_slope_ci = stats.per_seed_slope(floor, "log_width", "log_mean_gap")
-
-fig, ax = plt.subplots(figsize=(5.5, 3.6))
-sns.lineplot(floor, x="log_width", y="log_mean_gap", marker="o", ax=ax, label="simulation", **band)
-grid = np.log(np.array(cfg["fig2b_widths"], dtype=float))
-ax.plot(grid, width_intercept + width_slope * grid, "--", color="k", label=f"fit: slope {width_slope:.2f}")
-ax.plot(grid, width_intercept + width_slope * grid[0] - 0.5 * (grid - grid[0]), ":", color="gray", label="slope -1/2")
-ax.set(xlabel="log width", ylabel=f"log mean gap (layers {burn_in}-{depth})", title=f"BN chain, n = {n}, {seeds} seeds")
-ax.legend()
-session.save_figure(fig, "01_fig2b_gap_vs_width")
-plt.show()
-print(f"slope of log mean gap vs log width: {width_slope:.3f}; per-seed slopes {width_slope_ci}")
+with session.figure("01_fig2b_gap_vs_width") as ax:
+    claim.plot_fig2b(ax, fig2b, cfg, band)
+print(f"slope of log mean gap vs log width: {fig2b['slope']:.3f}; per-seed slopes {fig2b['slope_ci']}")
 
 # %% [markdown]
 # ### Theorem 1: the scaling holds, the constants are vacuous at these sizes
@@ -206,12 +143,8 @@ print(f"slope of log mean gap vs log width: {width_slope:.3f}; per-seed slopes {
 # *shape* (exponential transient, $d^{-1/2}$ floor), not the numbers.
 
 # %%
-max_gap = np.sqrt(1 - 1 / n)
-theorem = floor.groupby("width", as_index=False)["gap"].mean().rename(columns={"gap": "measured floor"})
-theorem["bound floor (alpha = 1)"] = [theory.theorem1_orthogonality_bound(n, int(w), np.inf) for w in theorem.width]
-theorem["bound / measured"] = theorem["bound floor (alpha = 1)"] / theorem["measured floor"]
-print(f"largest possible gap sqrt(1 - 1/n) = {max_gap:.3f}")
-theorem.round(3)
+print(f"largest possible gap sqrt(1 - 1/n) = {np.sqrt(1 - 1 / n):.3f}")
+claim.theorem1_table(fig2b["table"], n).round(3)
 
 # %% [markdown]
 # ## Rank collapse (2020, Fig. 2 and Fig. 3a)
@@ -223,68 +156,12 @@ theorem.round(3)
 # level a float32 network carries only round-off.
 
 # %%
-width, depth, every = cfg["rank_width"], cfg["rank_depth"], cfg["rank_every"]
-rank_metrics = {
-    "numerical_rank": lambda h: metrics.numerical_rank(h, precision=torch.float32),
-    "stable_rank": metrics.stable_rank,
-}
-rank_table = session.cases(
-    "rank",
-    lambda network, norm, width, depth, every, seeds, generator: nets.measure_chain(
-        data.gaussian_batch(seeds, width, width, generator),
-        nets.NetworkSpec(width, depth, norm=norm),
-        rank_metrics,
-        generator,
-        every=every,
-    ),
-    [dict(network="BN", norm="batch"), dict(network="vanilla", norm="none")],
-    fixed={"width": width, "depth": depth, "every": every},
-    seeds=seeds,
-    shard=shard,
-)
-bn_rank_final = stats.mean_ci(stats.values_at_layer(rank_table[rank_table.network == "BN"], "numerical_rank"))
-vanilla_rank_final = stats.mean_ci(stats.values_at_layer(rank_table[rank_table.network == "vanilla"], "numerical_rank"))
+rank = claim.rank_collapse(session)
 
-stable = (
-    session.grid(
-        "stable_rank",
-        lambda width, depth, seeds, generator: nets.measure_chain(
-            data.gaussian_batch(seeds, width, width, generator),
-            nets.NetworkSpec(width, depth),
-            {"stable_rank": metrics.stable_rank},
-            generator,
-            every=10,
-        ),
-        fixed={"depth": cfg["stable_rank_depth"]},
-        seeds=seeds,
-        shard=shard,
-        width=cfg["stable_rank_widths"],
-    )
-    .query("layer >= @cfg['stable_rank_depth'] // 2")
-    .groupby(["width", "seed"], as_index=False)
-    .mean()
-)
-stable["log_width"], stable["log_stable_rank"] = np.log(stable["width"]), np.log(stable["stable_rank"])
-stable_rank_slope = stats.per_seed_slope(stable, "log_width", "log_stable_rank")
-
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-sns.lineplot(rank_table, x="layer", y="numerical_rank", hue="network", ax=axes[0], errorbar=("se", 2))
-axes[0].set(
-    yscale="log", xlabel="layer", ylabel="numerical rank (float32 tolerance)", title=f"d = n = {cfg['rank_width']}"
-)
-sns.lineplot(stable, x="width", y="stable_rank", marker="o", ax=axes[1], label="BN", **band)
-widths = np.array(cfg["stable_rank_widths"], dtype=float)
-reference = stable.groupby("width")["stable_rank"].mean().iloc[0] * np.sqrt(widths / widths[0])
-axes[1].plot(widths, reference, ":", color="gray", label="∝ sqrt(d)")
-axes[1].set(xscale="log", yscale="log", xlabel="width d (= n)", ylabel="stable rank", title="BN chain, deep layers")
-axes[1].set_xticks(widths, [str(int(w)) for w in widths])
-axes[1].yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
-axes[1].minorticks_off()
-axes[1].legend()
-session.save_figure(fig, "01_rank_collapse")
-plt.show()
-print(f"numerical rank after {depth} layers: BN {bn_rank_final}, vanilla {vanilla_rank_final}")
-print(f"slope of log stable rank vs log width (BN): {stable_rank_slope}")
+with session.figure("01_rank_collapse", ncols=2, figsize=(10, 3.6)) as axes:
+    claim.plot_rank_collapse(axes, rank, cfg, band)
+print(f"numerical rank after {cfg['rank_depth']} layers: BN {rank['final']['BN']}, vanilla {rank['final']['vanilla']}")
+print(f"slope of log stable rank vs log width (BN): {rank['stable_rank_slope']}")
 
 # %% [markdown]
 # The vanilla chain loses rank steadily and ends at rank one or two; the BN chain settles at a rank well above
@@ -305,34 +182,15 @@ print(f"slope of log stable rank vs log width (BN): {stable_rank_slope}")
 # (numbers below).
 
 # %%
-width, depth = cfg["activation_width"], cfg["activation_depth"]
-activations = ["identity", "tanh", "sin", "relu", "sigmoid"]
-activation_table = session.grid(
-    "activations",
-    lambda activation, width, depth, seeds, generator: nets.measure_chain(
-        data.near_collinear_batch(seeds, n, width, generator),
-        nets.NetworkSpec(width, depth, activation=activation),
-        {"gap": metrics.orthogonality_gap},
-        generator,
-    ),
-    fixed={"width": width, "depth": depth},
-    seeds=seeds,
-    shard=shard,
-    activation=activations,
-)
-final_gap_by_activation = {
-    activation: stats.mean_ci(stats.values_at_layer(table, "gap"))
-    for activation, table in activation_table.groupby("activation")
-}
+activations = claim.activation_chains(session)
 
-fig, ax = plt.subplots(figsize=(5.5, 3.6))
-sns.lineplot(activation_table, x="layer", y="gap", hue="activation", hue_order=activations, ax=ax, **band)
-ax.axhline(np.sqrt(1 - 1 / n), color="gray", ls=":", lw=1)
-ax.set(xlabel="layer", ylabel="orthogonality gap", title=f"BN + activation, d = {width}, n = {n}")
-session.save_figure(fig, "01_activations")
-plt.show()
-for activation in activations:
-    print(f"{activation:>8}: final gap {final_gap_by_activation[activation]}")
+with session.figure("01_activations") as ax:
+    order = claim.ACTIVATIONS
+    sns.lineplot(activations["table"], x="layer", y="gap", hue="activation", hue_order=order, ax=ax, **band)
+    ax.axhline(np.sqrt(1 - 1 / n), color="gray", ls=":", lw=1)
+    ax.set(xlabel="layer", ylabel="orthogonality gap", title=f"BN + activation, d = {cfg['activation_width']}, n = {n}")
+for activation in claim.ACTIVATIONS:
+    print(f"{activation:>8}: final gap {activations['final'][activation]}")
 
 # %% [markdown]
 # ## Summary and claim check
@@ -347,53 +205,16 @@ for activation in activations:
 # little steeper than $-1/2$ (see the printed interval) leaves $-1/2$ outside it.
 
 # %% tags=["nbval-check-output"]
-numbers = {
-    "width_slope": width_slope,
-    "bn_abs_cos_final": bn_cos_final.mean,
-    "vanilla_abs_cos_final": vanilla_cos_final.mean,
-    "bn_rank_final": bn_rank_final.mean,
-    "vanilla_rank_final": vanilla_rank_final.mean,
-    "stable_rank_slope": stable_rank_slope.mean,
-    "width_slope_ci": [width_slope_ci.low, width_slope_ci.high],
-    "stable_rank_slope_ci": [stable_rank_slope.low, stable_rank_slope.high],
-    "transient_rate": transient_rate,
-    "floor_by_width": {width: late.mean for width, late in late_gap.items()},
-    "final_gap_by_activation": {name: value.mean for name, value in final_gap_by_activation.items()},
-}
+checks, numbers, supporting = claim.checks(fig1, fig2a, fig2b, rank, activations)
 # Coarse on purpose: nbval compares this output across machines, and a float32 chain of 1000 layers is chaotic
 # (the BN rank is 9.4 on one CPU and 9.7 on another), so only statements, not the rank itself, are printed.
-print(f"width slope (paper: -0.46, theory: -0.5): {width_slope:.1f}")
-print(f"final |cos|: BN {bn_cos_final.mean:.1f}, vanilla {vanilla_cos_final.mean:.1f}")
-print(f"numerical rank: BN stays above 2: {bn_rank_final.low > 2}, vanilla ends below 3: {vanilla_rank_final.high < 3}")
-print(f"stable rank vs width slope (2020 lower bound: 0.5): {stable_rank_slope.mean:.1f}")
+bn_rank, vanilla_rank = rank["final"]["BN"], rank["final"]["vanilla"]
+print(f"width slope (paper: -0.46, theory: -0.5): {numbers['width_slope']:.1f}")
+print(f"final |cos|: BN {numbers['bn_abs_cos_final']:.1f}, vanilla {numbers['vanilla_abs_cos_final']:.1f}")
+print(f"numerical rank: BN stays above 2: {bn_rank.low > 2}, vanilla ends below 3: {vanilla_rank.high < 3}")
+print(f"stable rank vs width slope (2020 lower bound: 0.5): {numbers['stable_rank_slope']:.1f}")
 
 # %%
-narrow, wide = min(late_gap), max(late_gap)
-checks = {
-    "all numbers finite": all(np.isfinite(v) for v in [width_slope, bn_cos_final.mean, vanilla_cos_final.mean]),
-    "BN decorrelates near-collinear inputs": bn_cos_final.high < 0.5,
-    "vanilla drifts towards collinearity": vanilla_cos_final.low > 0.2,
-    "BN ends more orthogonal than vanilla": bn_cos_final.high < vanilla_cos_final.low,
-    "transient: log gap falls at every width": all(rate < 0 for rate in transient_rate.values()),
-    "floor: wider is lower": late_gap[wide].high < late_gap[narrow].low,
-    "gap floor falls no slower than width^(-1/2): exponent CI reaches -1/2": width_slope_ci.low <= -0.5,
-    "BN avoids rank collapse": bn_rank_final.low > max(2.0, vanilla_rank_final.high),
-    "vanilla collapses to rank 1-2": vanilla_rank_final.high < 3.0,
-    "BN stable rank grows no slower than sqrt(width): exponent CI reaches 1/2": stable_rank_slope.high >= 0.5,
-    "BN stable rank grows with width: exponent CI above 0": stable_rank_slope.low > 0,
-    "tanh and sin orthogonalize, sigmoid does not": max(
-        final_gap_by_activation["tanh"].high, final_gap_by_activation["sin"].high
-    )
-    < final_gap_by_activation["sigmoid"].low,
-    "ReLU ends between the odd activations and sigmoid": max(
-        final_gap_by_activation["tanh"].high, final_gap_by_activation["sin"].high
-    )
-    < final_gap_by_activation["relu"].low
-    and final_gap_by_activation["relu"].high < final_gap_by_activation["sigmoid"].low,
-}
-supporting = {
-    "gap floor exponent is -1/2 exactly: per-seed CI contains -1/2": width_slope_ci.low <= -0.5 <= width_slope_ci.high
-}
 session.finish(checks, numbers, supporting=supporting)
 
 # %% [markdown]
