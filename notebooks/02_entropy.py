@@ -65,45 +65,14 @@ if "google.colab" in sys.modules:
     os.chdir("/content/normprop/notebooks")
 
 # %%
-import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
-import seaborn as sns
-import torch
 
 import normprop as npp
-from normprop import analysis as stats
-from normprop import data, gaussianity, metrics, nets
 
 session = npp.start("02_entropy", preset, seed=seed, threads=threads, device=device)
-cfg, band = session.sizes, session.band
-seeds, n, depth = cfg["seeds"], cfg["batch_size"], cfg["depth"]
-# Every sweep below is a set of independent tasks, one per configuration with all its seeds batched, each
-# drawing from its own generator (seeded from the session seed, the sweep's name and the configuration).
-shard = seeds
-h_max = metrics.max_entropy(n)
-entropy_metrics = {
-    "entropy": lambda h: metrics.entropy(h, unit_trace=True),
-    "deficit": metrics.entropy_deficit,
-    # An independent code path (eigenvalues instead of Cholesky) for the identity check below.
-    "deficit_eig": lambda h: 0.5 * n * metrics.isometry_gap_from_eigenvalues(h),
-    "condition": metrics.condition_number,
-}
-BATCHES = {
-    "near-collinear": lambda width, seeds, generator: data.near_collinear_batch(
-        seeds, n, width, generator, cosine=cfg["input_cosine"]
-    ),
-    "Gaussian": lambda width, seeds, generator: data.gaussian_batch(seeds, n, width, generator),
-}
-
-
-def entropy_chain(
-    width: int, seeds: int, generator: torch.Generator, x: str = "near-collinear", **layer
-) -> pd.DataFrame:
-    """Entropy metrics of one chain configuration (``layer``: NetworkSpec fields), all seeds in one batched run."""
-    batch = BATCHES[x](width, seeds, generator)
-    return nets.measure_chain(batch, nets.NetworkSpec(width, depth, **layer), entropy_metrics, generator)
-
+claim = session.claim_module  # normprop/claims/02_entropy.py: the sweeps, fits, plots and checks of this notebook
+# Every sweep is a set of independent tasks, one per configuration with all its seeds batched, each drawing from
+# its own generator (seeded from the session seed, the sweep's name and the configuration).
 
 # %% [markdown]
 # ## Entropy vs depth: BN vs vanilla
@@ -112,37 +81,13 @@ def entropy_chain(
 # the vanilla chain (no BN) from the same near-collinear inputs.
 
 # %%
-width = cfg["main_width"]
-main = session.cases(
-    "main",
-    entropy_chain,
-    [dict(x="near-collinear", norm="batch"), dict(x="Gaussian", norm="batch"), dict(x="near-collinear", norm="none")],
-    fixed={"width": width},
-    seeds=seeds,
-    shard=shard,
-)
-main["network"] = np.where(main["norm"] == "batch", "BN", "vanilla") + ", " + main["x"] + " input"
-bn = main[(main.norm == "batch") & (main.x == "near-collinear")]
-vanilla = main[main.norm == "none"]
-gaussian = main[(main.norm == "batch") & (main.x == "Gaussian")]
-deficit_start = stats.mean_ci(stats.values_at_layer(bn, "deficit", 0))
-deficit_end = stats.mean_ci(stats.values_at_layer(bn, "deficit"))
-deficit_end_vanilla = stats.mean_ci(stats.values_at_layer(vanilla, "deficit"))
-gaussian_start = stats.mean_ci(stats.values_at_layer(gaussian, "deficit", 0))
-gaussian_end = stats.mean_ci(stats.values_at_layer(gaussian, "deficit"))
-
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-sns.lineplot(main, x="layer", y="entropy", hue="network", ax=axes[0], **band)
-axes[0].axhline(h_max, color="k", ls=":", lw=1, label="maximum")
-axes[0].set(ylabel="entropy (tr M = n)", title=f"entropy, d = {width}, n = {n}")
-axes[0].legend(fontsize="small")
-sns.lineplot(main, x="layer", y="deficit", hue="network", ax=axes[1], legend=False, **band)
-axes[1].set(yscale="log", ylabel="deficit  h_max - h  (nats)", title="entropy deficit")
-session.save_figure(fig, "02_entropy_vs_depth")
-plt.show()
-print(f"BN, near-collinear: deficit {deficit_start} -> {deficit_end} nats (layer 0 -> {depth})")
-print(f"BN, Gaussian input: deficit {gaussian_start} -> {gaussian_end}")
-print(f"vanilla:            deficit {deficit_start} -> {deficit_end_vanilla}")
+main = claim.entropy_vs_depth(session)
+with session.figure("02_entropy_vs_depth", ncols=2, figsize=(11, 3.8)) as axes:
+    claim.plot_entropy_vs_depth(axes, main, session.band)
+start, depth = main["deficit_start"], session.sizes["depth"]
+print(f"BN, near-collinear: deficit {start} -> {main['deficit_end']} nats (layer 0 -> {depth})")
+print(f"BN, Gaussian input: deficit {main['gaussian_start']} -> {main['gaussian_end']}")
+print(f"vanilla:            deficit {start} -> {main['deficit_end_vanilla']}")
 
 # %% [markdown]
 # With BN the deficit drops by more than an order of magnitude within about ten layers and then stays at a small
@@ -159,31 +104,10 @@ print(f"vanilla:            deficit {deficit_start} -> {deficit_end_vanilla}")
 # off the chart and counted in the table.
 
 # %%
-regime = session.grid(
-    "width_regime", entropy_chain, fixed={"norm": "batch"}, seeds=seeds, shard=shard, width=cfg["widths"]
-)
-regime["d / n"] = (regime["width"] / n).map(lambda ratio: f"{ratio:g}")
-regime_rows = []
-for width, table in regime.groupby("width"):
-    start, end = stats.values_at_layer(table, "deficit", 0), stats.values_at_layer(table, "deficit")
-    regime_rows.append(
-        {
-            "d": width,
-            "n / d": n / width,
-            "median deficit, layer 0": np.median(start),
-            f"median deficit, layer {depth}": np.median(end),
-            "min over layers of median": table.groupby("layer")["deficit"].median().min(),
-            "seeds singular at the end": f"{np.isinf(end).sum()}/{len(end)}",
-        }
-    )
-regime_summary = pd.DataFrame(regime_rows).set_index("d")
-
-fig, ax = plt.subplots(figsize=(6, 3.8))
-sns.lineplot(regime, x="layer", y="deficit", hue="d / n", estimator="median", errorbar=("pi", 50), ax=ax)
-ax.set(yscale="log", ylabel="deficit (nats), median and IQR", title=f"BN + identity, n = {n}")
-session.save_figure(fig, "02_width_regime")
-plt.show()
-regime_summary.round(3)
+regime = claim.width_regime(session)
+with session.figure("02_width_regime", figsize=(6, 3.8)) as ax:
+    claim.plot_width_regime(ax, regime)
+regime["summary"].round(3)
 
 # %% [markdown]
 # Plainly: **at $n = 8$, when $d$ is too close to $n$ the entropy does not increase with depth.** At $d = n$ the
@@ -199,31 +123,11 @@ regime_summary.round(3)
 # the maximum; sigmoid (not centred, and nearly linear around a non-zero mean) *loses* entropy.
 
 # %%
-width = cfg["main_width"]
-activation_table = session.grid(
-    "activations",
-    entropy_chain,
-    fixed={"width": width, "norm": "batch"},
-    seeds=seeds,
-    shard=shard,
-    activation=cfg["activations"],
-)
-deficit_end_by_activation = {
-    name: stats.mean_ci(stats.values_at_layer(table, "deficit"))
-    for name, table in activation_table.groupby("activation")
-}
-deficit_start_by_activation = {
-    name: stats.mean_ci(stats.values_at_layer(table, "deficit", 0))
-    for name, table in activation_table.groupby("activation")
-}
-
-fig, ax = plt.subplots(figsize=(6, 3.8))
-sns.lineplot(activation_table, x="layer", y="deficit", hue="activation", hue_order=cfg["activations"], ax=ax, **band)
-ax.set(yscale="log", ylabel="deficit (nats)", title=f"BN + activation, d = {width}, n = {n}")
-session.save_figure(fig, "02_activations")
-plt.show()
-for name in cfg["activations"]:
-    print(f"{name:>14}: deficit {deficit_start_by_activation[name]} -> {deficit_end_by_activation[name]}")
+activations = claim.activations(session)
+with session.figure("02_activations", figsize=(6, 3.8)) as ax:
+    claim.plot_activations(ax, activations, session.band)
+for name in activations["names"]:
+    print(f"{name:>14}: deficit {activations['deficit_start'][name]} -> {activations['deficit_end'][name]}")
 
 # %% [markdown]
 # ## Sanity check: the deficit identity on the simulated batches
@@ -237,17 +141,13 @@ for name in cfg["activations"]:
 # singular batches must have entropy $-\infty$ and deficit $+\infty$ together.
 
 # %%
-every_batch = pd.concat([main, regime, activation_table], ignore_index=True)
-max_condition = 1e6
-identity_tolerance = 10 * n * max_condition * np.finfo(np.float64).eps
-resolvable = every_batch[every_batch["condition"] < max_condition]
-identity_error = float(np.max(np.abs((h_max - resolvable["entropy"]) - resolvable["deficit_eig"])))
-singular_agree = bool(np.all(np.isinf(every_batch["deficit"]) == ~np.isfinite(every_batch["entropy"])))
+identity = claim.deficit_identity([main["table"], regime["table"], activations["table"]], session.sizes["batch_size"])
 print(
-    f"{len(resolvable)} of {len(every_batch)} batches with condition number < {max_condition:.0e}: "
-    f"max |h_max - h - (n/2) phi_eig| = {identity_error:.1e} nats (tolerance {identity_tolerance:.1e})"
+    f"{identity['resolvable']} of {identity['batches']} batches with condition number < "
+    f"{identity['max_condition']:.0e}: max |h_max - h - (n/2) phi_eig| = {identity['error']:.1e} nats "
+    f"(tolerance {identity['tolerance']:.1e})"
 )
-print(f"singular batches have deficit inf and entropy -inf: {singular_agree}")
+print(f"singular batches have deficit inf and entropy -inf: {identity['singular_agree']}")
 
 # %% [markdown]
 # ## Mean-centred BN: the singular Gram and how we measure it
@@ -265,50 +165,13 @@ print(f"singular batches have deficit inf and entropy -inf: {singular_agree}")
 # lies almost entirely along the mean, it is far from isometric in the complement of $\mathbf 1$ too.
 
 # %%
-width = cfg["main_width"]
-centred_metrics = {
-    "entropy (full Gram)": lambda h: metrics.entropy(h, unit_trace=True),
-    "deficit (complement of 1)": lambda h: metrics.entropy_deficit(metrics.project_out_mean(h)),
-    "deficit (full Gram)": metrics.entropy_deficit,
-}
-
-
-def centred_chain(activation: str, width: int, seeds: int, generator: torch.Generator) -> pd.DataFrame:
-    """Mean-centred BN + ``activation`` from spiked Gaussian batches (float64), all seeds in one batched run."""
-    return nets.measure_chain(
-        data.spiked_batch(seeds, n, width, generator, factor=10.0, dtype=torch.float64),
-        nets.NetworkSpec(width, depth, norm="batch", centering=True, activation=activation),
-        centred_metrics,
-        generator,
-    )
-
-
-centred = session.grid(
-    "centred_bn", centred_chain, fixed={"width": width}, seeds=seeds, shard=shard, activation=["identity", "tanh"]
-)
-centred_identity = centred[centred.activation == "identity"]
-singular_fraction = float(np.mean(np.isneginf(centred_identity[centred_identity.layer > 0]["entropy (full Gram)"])))
-complement_start = stats.mean_ci(stats.values_at_layer(centred_identity, "deficit (complement of 1)", 0))
-complement_end = stats.mean_ci(stats.values_at_layer(centred_identity, "deficit (complement of 1)"))
-tanh_full_end = stats.mean_ci(stats.values_at_layer(centred[centred.activation == "tanh"], "deficit (full Gram)"))
-
-plot = pd.concat(
-    [
-        centred_identity.assign(curve="identity, complement of 1", deficit=lambda t: t["deficit (complement of 1)"]),
-        centred[centred.activation == "tanh"].assign(
-            curve="tanh, full Gram", deficit=lambda t: t["deficit (full Gram)"]
-        ),
-    ],
-    ignore_index=True,
-)
-fig, ax = plt.subplots(figsize=(6, 3.8))
-sns.lineplot(plot, x="layer", y="deficit", hue="curve", ax=ax, **band)
-ax.set(yscale="log", ylabel="deficit (nats)", title=f"mean-centred BN, d = {width}, n = {n}")
-session.save_figure(fig, "02_centred_bn")
-plt.show()
-print(f"centred BN + identity: full-Gram entropy is -inf in {singular_fraction:.0%} of (seed, layer >= 1) batches")
-print(f"on the complement of 1: deficit {complement_start} -> {complement_end}")
-print(f"centred BN + tanh, full Gram: final deficit {tanh_full_end}")
+centred = claim.centred_bn(session)
+with session.figure("02_centred_bn", figsize=(6, 3.8)) as ax:
+    claim.plot_centred_bn(ax, centred, session.band)
+singular = centred["singular_fraction"]
+print(f"centred BN + identity: full-Gram entropy is -inf in {singular:.0%} of (seed, layer >= 1) batches")
+print(f"on the complement of 1: deficit {centred['complement_start']} -> {centred['complement_end']}")
+print(f"centred BN + tanh, full Gram: final deficit {centred['tanh_full_end']}")
 
 # %% [markdown]
 # ## The floor in both variables: batch size $n$ and width $d$
@@ -321,99 +184,14 @@ print(f"centred BN + tanh, full Gram: final deficit {tanh_full_end}")
 # seeds; a joint fit $\log\phi = \log C + a\log n - b\log d$ per seed gives the prefactor $C$.
 
 # %%
-floor_depth, ratio = cfg["floor_depth"], cfg["floor_width_ratio"]
-floor_configurations = sorted(
-    {(size, ratio * size) for size in cfg["floor_batch_sizes"]} | {(n, width) for width in cfg["floor_widths"]}
-)
-
-
-def floor_chain(n: int, d: int, seeds: int, generator: torch.Generator) -> pd.DataFrame:
-    """Isometry gap of the BN + identity chain from i.i.d. Gaussian batches, recorded every few layers."""
-    x = data.gaussian_batch(seeds, n, d, generator)
-    spec = nets.NetworkSpec(d, floor_depth, norm="batch")
-    return nets.measure_chain(x, spec, {"gap": metrics.isometry_gap}, generator, every=cfg["floor_every"])
-
-
-floor_runs = session.cases(
-    "floor", floor_chain, [dict(n=size, d=width) for size, width in floor_configurations], seeds=seeds, shard=shard
-)
-floor_runs["deficit"] = 0.5 * floor_runs["n"] * floor_runs["gap"]
-window = floor_runs[floor_runs["layer"] >= 0.6 * floor_depth]
-floors = window.groupby(["n", "d", "seed"], as_index=False)[["gap", "deficit"]].mean()  # one floor per network
-floors["log n"], floors["log d"], floors["log gap"] = np.log(floors["n"]), np.log(floors["d"]), np.log(floors["gap"])
-by_n, by_d = floors[floors["d"] == ratio * floors["n"]], floors[floors["n"] == n]
-floor_slope_n = stats.per_seed_slope(by_n, "log n", "log gap")
-floor_slope_d = stats.per_seed_slope(by_d, "log d", "log gap")
-power_law = stats.per_seed_power_law(floors, ["n", "d"], "gap")
-a, b, prefactor = power_law["n"].mean, -power_law["d"].mean, power_law["prefactor"].mean
-
-# Stationarity of the window: its second half against its first.
-halves = window.assign(second=window["layer"] >= 0.8 * floor_depth).groupby(["n", "d", "second"])["gap"].mean()
-drift = halves.xs(True, level="second") / halves.xs(False, level="second") - 1
-# Where depth lowers the entropy: the Gaussian input's own deficit (layer 0) against the floor, per configuration.
-isotropic_start = floor_runs[floor_runs["layer"] == 0].groupby(["n", "d"])["deficit"].apply(stats.mean_ci)
-floor_deficit = floors.groupby(["n", "d"])["deficit"].apply(stats.mean_ci)
-depth_lowers_gaussian = all(floor_deficit[key].low > isotropic_start[key].high for key in floor_deficit.index)
-
-
-def collinear_deficit(n: int, d: int, seeds: int, generator: torch.Generator) -> pd.DataFrame:
-    """The entropy deficit of near-collinear input batches (no chain): where depth starts from."""
-    x = data.near_collinear_batch(seeds, n, d, generator, cosine=cfg["input_cosine"])
-    return pd.DataFrame({"seed": np.arange(seeds), "deficit": metrics.entropy_deficit(x).numpy()})
-
-
-collinear_inputs = session.cases(
-    "collinear_start",
-    collinear_deficit,
-    [dict(n=size, d=ratio * size) for size in cfg["floor_batch_sizes"]],
-    seeds=seeds,
-    shard=shard,
-)
-collinear_start = {size: stats.mean_ci(table["deficit"]) for size, table in collinear_inputs.groupby("n")}
-
-points = {"color": "0.6", "size": 3, "alpha": 0.6}  # one per network (no jitter: it would draw at random)
-fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
-for ax, sweep_table, variable, slope, fixed in [
-    (axes[0], by_n, "n", floor_slope_n, f"d = {ratio} n"),
-    (axes[1], by_d, "d", floor_slope_d, f"n = {n}"),
-]:
-    sns.stripplot(sweep_table, x=variable, y="gap", native_scale=True, log_scale=True, jitter=False, **points, ax=ax)
-    sns.lineplot(sweep_table, x=variable, y="gap", marker="o", ax=ax, label="floor, mean (95% CI)", **band)
-    grid = np.geomspace(sweep_table[variable].min(), sweep_table[variable].max(), 50)
-    sizes, widths = (grid, ratio * grid) if variable == "n" else (np.full_like(grid, n), grid)
-    fit_label = f"joint fit {prefactor:.2f} n^{a:.2f} / d^{b:.2f}"
-    ax.plot(grid, prefactor * sizes**a / widths**b, "k--", lw=1, label=fit_label)
-    values = sorted(sweep_table[variable].unique())
-    ax.set_xticks(values, labels=[str(value) for value in values])
-    ax.xaxis.set_minor_locator(plt.NullLocator())
-    title = f"{fixed}: slope {slope.mean:.2f} [{slope.low:.2f}, {slope.high:.2f}]"
-    ax.set(xlabel=variable, ylabel="isometry-gap floor", title=title)
-    ax.legend(fontsize="small")
-curves = floor_runs[floor_runs["d"] == ratio * floor_runs["n"]]
-palette = dict(zip(cfg["floor_batch_sizes"], sns.color_palette("viridis", len(cfg["floor_batch_sizes"])), strict=True))
-sns.lineplot(curves, x="layer", y="deficit", hue="n", palette=palette, ax=axes[2], **band)
-for size, start in collinear_start.items():
-    axes[2].plot(0, start.mean, "X", color=palette[size], ms=8, mec="k", mew=0.5)
-axes[2].plot([], [], "X", color="0.6", mec="k", mew=0.5, label="near-collinear start")
-axes[2].legend(title="n", fontsize="small", loc="center left", bbox_to_anchor=(1, 0.5))
-axes[2].set(yscale="log", ylabel="deficit (nats)", title=f"from Gaussian inputs, d = {ratio} n")
-session.save_figure(fig, "02_floor_scaling")
-plt.show()
-
-local_d = np.diff(np.log(by_d.groupby("d")["gap"].mean())) / np.diff(np.log(sorted(by_d["d"].unique())))
-print(f"floor vs n at d = {ratio} n: slope {floor_slope_n};  floor vs d at n = {n}: slope {floor_slope_d}")
-print(f"local slopes in d between consecutive widths: {np.round(local_d, 2)}")
-print(f"joint fit: gap floor = {power_law['prefactor']} * n^({power_law['n']}) * d^({power_law['d']})")
-floor_table = pd.DataFrame(
-    {
-        "gap floor": floors.groupby(["n", "d"])["gap"].mean(),
-        "deficit floor (nats)": floor_deficit.map(lambda e: e.mean),
-        "Gaussian input's deficit": isotropic_start.map(lambda e: e.mean),
-        "h_max (nats)": [metrics.max_entropy(size) for size, _ in floor_deficit.index],
-        "window drift": drift,  # mean gap over the window's second half / first half - 1
-    }
-)
-floor_table.round(3)
+floor = claim.floor_scaling(session)
+with session.figure("02_floor_scaling", ncols=3, figsize=(15, 3.8)) as axes:
+    claim.plot_floor_scaling(axes, floor, session.band)
+ratio, n, fit = floor["ratio"], floor["n"], floor["power_law"]
+print(f"floor vs n at d = {ratio} n: slope {floor['slope_n']};  floor vs d at n = {n}: slope {floor['slope_d']}")
+print(f"local slopes in d between consecutive widths: {np.round(floor['local_slopes_d'], 2)}")
+print(f"joint fit: gap floor = {fit['prefactor']} * n^({fit['n']}) * d^({fit['d']})")
+floor["table"].round(3)
 
 # %% [markdown]
 # **The regime, in the measured variables** (over $n = 4..32$, $d = 32..512$ only). The gap floor grows about
@@ -436,26 +214,9 @@ floor_table.round(3)
 # at $n = 8$ that stops once $d \le 2n$ (*The width regime at $n = 8$*), where the floor itself is above the start.
 
 # %%
-def width_needed(size: int, deficit: float) -> str:
-    """The width at which the fitted deficit floor (C/2) n^(a+1) / d^b equals `deficit`; * outside the grid."""
-    width = (prefactor * size ** (a + 1) / (2 * deficit)) ** (1 / b)
-    inside = min(cfg["floor_widths"]) <= width <= max(cfg["floor_widths"])
-    return f"{width:.0f}" + ("" if inside else "*")
-
-
-needed = pd.DataFrame(
-    {
-        "deficit floor < 0.1 nats": {size: width_needed(size, 0.1) for size in cfg["floor_batch_sizes"]},
-        "< 1 nat": {size: width_needed(size, 1.0) for size in cfg["floor_batch_sizes"]},
-        "< 1% of h_max": {
-            size: width_needed(size, 0.01 * metrics.max_entropy(size)) for size in cfg["floor_batch_sizes"]
-        },
-    }
-)
-needed.index.name = "n"
-print(f"from Gaussian inputs, depth lowers the entropy at every (n, d) of the grid: {depth_lowers_gaussian}")
-print(f"widths d needed, from the joint fit (* outside the measured d = {min(cfg['floor_widths'])}..512: extrapolated)")
-needed
+print(f"from Gaussian inputs, depth lowers the entropy at every (n, d) of the grid: {floor['depth_lowers_gaussian']}")
+print(f"widths d needed, from the joint fit (* outside the measured d = {min(floor['widths'])}..512: extrapolated)")
+claim.widths_needed(floor)
 
 # %% [markdown]
 # ## Is the representation Gaussian? (2021)
@@ -481,72 +242,13 @@ needed
 # noise of drawing $z$ given $M$ integrated out. The spread over the groups is each estimate's own.
 
 # %%
-groups, networks, bandwidth = cfg["gaussian_groups"], cfg["gaussian_networks"], cfg["gaussian_bandwidth"]
-law_depth = cfg["gaussian_depth"]
-
-
-def law_of_a_row(width: int, generator: torch.Generator) -> pd.DataFrame:
-    """MMD^2 of a pre-activation row's law from N(0, I), over groups x networks chains from one fixed input."""
-    x = data.near_collinear_batch(1, n, width, generator, cosine=cfg["input_cosine"])
-    spec = nets.NetworkSpec(width, law_depth, norm="batch")
-    repeated = x.expand(groups * networks, n, width)
-    return gaussianity.measure_preactivation_law(
-        repeated, spec, generator, groups, every=cfg["gaussian_every"], bandwidth=bandwidth
-    )
-
-
-law = session.grid("gaussianity", law_of_a_row, width=cfg["gaussian_widths"])
-law_floor = law[law["layer"] >= 0.6 * law_depth].groupby(["width", "seed"], as_index=False).mean()
-law_floor["log d"], law_floor["log mmd2"] = np.log(law_floor["width"]), np.log(law_floor["mmd2"])
-gaussian_distance_slope_d = stats.per_seed_slope(law_floor, "log d", "log mmd2")
-mmd2_start = law[law["layer"] == 0].groupby("width")["mmd2"].mean()
-mmd2_floor = law_floor.groupby("width")["mmd2"].apply(stats.mean_ci)
-covariance_offset = law_floor.groupby("width")["covariance_offset2"].apply(stats.mean_ci)
-
-
-def null_replicates(replicates: int, generator: torch.Generator) -> pd.DataFrame:
-    """The two-sample MMD² estimator on two N(0, I) samples of size S (networks), ``replicates`` times."""
-    null = gaussianity.null_mmd2_to_gaussian(networks, n, replicates, generator, bandwidth=bandwidth)
-    return pd.DataFrame({"mmd2": null.numpy()})
-
-
-null = session.cases("gaussian_null", null_replicates, [dict(replicates=cfg["gaussian_null_replicates"])])["mmd2"]
-null_low, null_high = np.quantile(null.to_numpy(), [0.025, 0.975])
-
-fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
-sns.lineplot(law, x="layer", y="mmd2", hue="width", palette="viridis", marker="o", ax=axes[0], **band)
-axes[0].legend(title="d", fontsize="small", loc="upper right", ncol=2)
-axes[0].set(yscale="log", ylabel="MMD² to N(0, I)", title=f"conditional estimator, n = {n}, {groups} x {networks} nets")
-sns.stripplot(law_floor, x="width", y="mmd2", native_scale=True, log_scale=True, jitter=False, **points, ax=axes[1])
-sns.lineplot(law_floor, x="width", y="mmd2", marker="o", ax=axes[1], label="floor, mean (95% CI)", **band)
-widths = np.array(cfg["gaussian_widths"], dtype=float)
-fit_intercept = float(np.mean(law_floor["log mmd2"] - gaussian_distance_slope_d.mean * law_floor["log d"]))
-axes[1].plot(widths, np.exp(fit_intercept) * widths**gaussian_distance_slope_d.mean, "k--", lw=1, label="fit")
-axes[1].axhline(null_high, color="0.5", ls=":", label="two-sample null, 97.5%")
-axes[1].set_xticks(widths, labels=[f"{width:g}" for width in widths])
-axes[1].xaxis.set_minor_locator(plt.NullLocator())
-slope = gaussian_distance_slope_d
-title = f"floor: slope {slope.mean:.2f} [{slope.low:.2f}, {slope.high:.2f}]"
-axes[1].set(xlabel="d", ylabel="MMD² at the floor", title=title)
-axes[1].legend(fontsize="small")
-axes[2].axhspan(null_low, null_high, color="0.85", label=f"null, S = {networks} (95%)")
-sns.lineplot(law, x="layer", y="mmd2_sample", hue="width", palette="viridis", ax=axes[2], legend=False, **band)
-axes[2].set(yscale="symlog", ylabel="MMD², two-sample estimator", title="two-sample estimator and its null")
-axes[2].set_yscale("symlog", linthresh=float(null_high))
-axes[2].legend(fontsize="small", loc="upper right")
-session.save_figure(fig, "02_gaussianity")
-plt.show()
-print(f"MMD^2 to N(0, I) at the floor vs width: slope {gaussian_distance_slope_d} (MMD itself: half of it)")
-print(f"two-sample null at S = {networks}: mean {null.mean():.1e}, 95% range [{null_low:.1e}, {null_high:.1e}]")
-pd.DataFrame(
-    {
-        "MMD², layer 0": mmd2_start,
-        "MMD² floor": mmd2_floor.map(lambda e: e.mean),
-        "floor / layer 0": mmd2_floor.map(lambda e: e.mean) / mmd2_start,
-        "two-sample floor": law_floor.groupby("width")["mmd2_sample"].mean(),
-        "|E M - I|_F² (unbiased)": covariance_offset.map(str),
-    }
-)
+law = claim.gaussian_law(session)
+with session.figure("02_gaussianity", ncols=3, figsize=(15, 3.8)) as axes:
+    claim.plot_gaussian_law(axes, law, session.band)
+null, low, high = law["null"], law["null_low"], law["null_high"]
+print(f"MMD^2 to N(0, I) at the floor vs width: slope {law['slope']} (MMD itself: half of it)")
+print(f"two-sample null at S = {law['networks']}: mean {null.mean():.1e}, 95% range [{low:.1e}, {high:.1e}]")
+law["table"]
 
 # %% [markdown]
 # From the anisotropic input the law contracts towards $\mathcal N(0, I)$ within about twenty layers and then
@@ -568,67 +270,12 @@ pd.DataFrame(
 # per-seed fits over the whole range of $n$ or $d$.
 
 # %% tags=["nbval-check-output"]
-numbers = {
-    "deficit_start": deficit_start.mean,
-    "deficit_end": deficit_end.mean,
-    "deficit_end_vanilla": deficit_end_vanilla.mean,
-    "deficit_end_by_activation": {name: value.mean for name, value in deficit_end_by_activation.items()},
-    "deficit_identity_error": identity_error,
-    "width_regime_median_end": regime_summary[f"median deficit, layer {depth}"].to_dict(),
-    "floor_slope_n": floor_slope_n.mean,
-    "floor_slope_n_ci": [floor_slope_n.low, floor_slope_n.high],
-    "floor_slope_d": floor_slope_d.mean,
-    "floor_slope_d_ci": [floor_slope_d.low, floor_slope_d.high],
-    "floor_power_law": {"prefactor": prefactor, "exponent_n": a, "exponent_d": -b},
-    "floor_gap": {f"n={size},d={width}": value for (size, width), value in floor_table["gap floor"].items()},
-    "gaussian_distance_slope_d": gaussian_distance_slope_d.mean,
-    "gaussian_distance_slope_d_ci": [gaussian_distance_slope_d.low, gaussian_distance_slope_d.high],
-    "gaussian_mmd2_floor": {width: value.mean for width, value in mmd2_floor.items()},
-    "centred_complement_deficit_end": complement_end.mean,
-}
-print(f"BN + identity, d = {cfg['main_width']}: deficit {deficit_start.mean:.0f} -> {deficit_end.mean:.1f} nats")
-print(f"vanilla: deficit {deficit_start.mean:.0f} -> {deficit_end_vanilla.mean:.0f} nats")
-print("final deficit by activation:", ", ".join(f"{k} {v.mean:.0f}" for k, v in deficit_end_by_activation.items()))
-print(f"gap floor: slope {floor_slope_n.mean:.1f} in n at d = {ratio} n, {floor_slope_d.mean:.1f} in d at n = {n}")
-print(f"gap floor ~ n^{a:.1f} / d^{b:.1f}; deficit floor (nats) by (n, d):")
-print(floor_table["deficit floor (nats)"].round(1).to_dict())
-print(f"MMD^2 of a row's law to N(0, I) vs width: slope {gaussian_distance_slope_d.mean:.1f}")
-identity_holds = identity_error < identity_tolerance and singular_agree
-print(f"deficit identity holds within round-off (sanity, not a claim): {identity_holds}")
+results = dict(main=main, regime=regime, activations=activations, identity=identity, centred=centred, floor=floor)
+results["law"] = law
+print(claim.summary(results))
 
 # %%
-narrowest = min(cfg["widths"])
-too_narrow = 2 * n  # n/d = 1/2
-headline = [deficit_start.mean, deficit_end.mean, deficit_end_vanilla.mean, floor_slope_n.mean, floor_slope_d.mean]
-checks = {
-    "all headline numbers finite": all(np.isfinite([*headline, gaussian_distance_slope_d.mean])),
-    "BN, n = 8, d = 16n, near-collinear input: deficit falls with depth": deficit_end.high < deficit_start.low,
-    "BN, same: final deficit below 10% of its starting deficit": deficit_end.high < 0.1 * deficit_start.low,
-    "vanilla: deficit grows with depth": deficit_end_vanilla.low > deficit_start.high,
-    "identity, tanh, sin, centred ReLU: final deficit below 20% of the start": all(
-        deficit_end_by_activation[name].high < 0.2 * deficit_start_by_activation[name].low
-        for name in ["identity", "tanh", "sin", "centered_relu"]
-    ),
-    "sigmoid loses entropy": deficit_end_by_activation["sigmoid"].low > deficit_start_by_activation["sigmoid"].high,
-    "n = 8, d = 2n: median deficit does not fall with depth": regime_summary.loc[
-        too_narrow, f"median deficit, layer {depth}"
-    ]
-    >= regime_summary.loc[too_narrow, "median deficit, layer 0"],
-    "n = 8, d = n: median deficit grows more than 5-fold (the Gram degenerates)": regime_summary.loc[
-        narrowest, f"median deficit, layer {depth}"
-    ]
-    > 5 * regime_summary.loc[narrowest, "median deficit, layer 0"],
-    "gap floor falls with width at n = 8, d = 32..512: exponent CI below 0": floor_slope_d.high < 0,
-    "gap floor grows with n at fixed d/n, n = 4..32: exponent CI above 0": floor_slope_n.low > 0,
-    "Gaussian inputs: depth lowers the entropy at every (n, d) of the grid": depth_lowers_gaussian,
-    "a row's law contracts towards N(0, I): floor below 1% of layer 0 at every width": bool(
-        (mmd2_floor.map(lambda e: e.high) < 0.01 * mmd2_start).all()
-    ),
-    "its distance to N(0, I) shrinks with width: MMD² exponent CI below 0": gaussian_distance_slope_d.high < 0,
-    "centred BN: measured on the complement, entropy rises": singular_fraction == 1.0
-    and complement_end.high < 0.1 * complement_start.low,
-}
-session.finish(checks, numbers)
+session.finish(*claim.checks(results))
 
 # %% [markdown]
 # ## Deviations from the paper
