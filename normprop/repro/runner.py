@@ -339,12 +339,28 @@ def execute_all(
     return {run.claim.notebook: outcome for run, outcome in zip(runs, outcomes, strict=True)}
 
 
+def longest_first(runs: Sequence[Run], preset: str) -> list[int]:
+    """The order to start ``runs`` in: the longest first, by the runtime their last records noted (the
+    default run's where a variant has none), so that two jobs finish together instead of the longest starting last;
+    runs never recorded keep their order, first."""
+
+    def last_seconds(run: Run) -> float:
+        for variant in (run.variant, ""):
+            record = read_record(run.claim.notebook, preset, variant)
+            if record and isinstance(record.get("seconds"), int | float):
+                return float(record["seconds"])
+        return math.inf
+
+    seconds = [last_seconds(run) for run in runs]
+    return sorted(range(len(runs)), key=lambda index: -seconds[index])
+
+
 def execute_runs(
     runs: Sequence[Run], preset: str, jobs: int, timeout: float, stop: StopSignal, progress: bool = True
 ) -> list[Outcome]:
     """:func:`execute_all` for any list of runs (a notebook at several seeds, say): an outcome per run, in order."""
     jobs, threads = plan_jobs(jobs, len(runs))
-    pending, running, outcomes = list(range(len(runs))), [], {}
+    pending, running, outcomes = longest_first(runs, preset), [], {}
     bar = tqdm(total=len(runs), desc=f"{preset} preset", unit="notebook", disable=not progress, file=sys.stderr)
 
     def done(index: int, outcome: Outcome) -> None:
