@@ -69,6 +69,7 @@ class Session:
     #: The result cache; None: no cache (``NORMPROP_NO_CACHE=1``).
     cache: ResultCache | None = field(default=None, repr=False)
     sweeps: dict[str, tasks.SweepReport] = field(default_factory=dict, repr=False)
+    figure_seconds: float = field(default=0.0, repr=False)
 
     @property
     def notebook(self) -> str:
@@ -141,6 +142,7 @@ class Session:
         totals = {key: sum(sweep[key] for sweep in sweeps.values()) for key in ("tasks", "cached", "computed")}
         where = sorted({sweep["where"] for sweep in sweeps.values() if sweep["computed"]})
         log = {"notebook": self.notebook, "preset": self.preset, **totals, "where": where, "sweeps": sweeps}
+        log["figure_seconds"] = round(self.figure_seconds, 3)
         self.task_log_path.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(self.task_log_path, json.dumps(log, indent=2, sort_keys=True) + "\n")
 
@@ -159,10 +161,12 @@ class Session:
     def figure(self, stem: str, ncols: int = 1, figsize: tuple[float, float] = (5.5, 3.6), **subplots: Any):
         """``with session.figure("01_fig1_cosine") as ax:`` draw on ``ax`` (an array of axes when ``ncols > 1``);
         on leaving, the figure is saved (:meth:`save_figure`: PNG and PDF, deterministic) and shown."""
+        started = time.perf_counter()
         fig, axes = plt.subplots(1, ncols, figsize=figsize, **subplots)
         yield axes
         self.save_figure(fig, stem)
         plt.show()
+        self.figure_seconds += time.perf_counter() - started  # drawing included (benchmarks/profile_notebooks.py)
 
     def save_figure(self, fig: plt.Figure, stem: str) -> list[Path]:
         """Write ``stem.png`` and ``stem.pdf`` where this preset's figures go (paper: ``figures/``)."""
@@ -183,6 +187,7 @@ class Session:
         paper that this notebook reports without claiming them.
         """
         self.close()
+        self._write_task_log()  # with the figures' time
         verdict = self._run.record(checks, numbers, supporting or {})
         for name, ok in checks.items():
             print(f"{'ok  ' if ok else 'FAIL'}  {name}")
