@@ -242,3 +242,17 @@ def growth_ratio(fast: Estimate, slow: Estimate) -> Estimate:
     low = fast.low / slow.high if slow.high > 0 else math.inf
     high = fast.high / slow.low if slow.low > 0 else math.inf
     return Estimate(mean, low, high, min(fast.count, slow.count))
+
+
+# --- added for notebook 03 ---
+
+
+def per_seed_decay_rate(table: pd.DataFrame, column: str, last_layer: int, confidence: float = 0.95) -> Estimate:
+    """Mean and CI over seeds of the decay rate ``-d log(column) / d layer`` over layers ``0..last_layer``: the
+    per-seed least-squares slope of ``-log`` of the column (:func:`per_seed_slope`), each seed fitted alone.
+
+    A seed whose column is not positive at some layer of the window gets the rate ``inf`` (or NaN, which raises),
+    as in :func:`per_seed_slope`. :func:`compare_decay_rates` pairs two such rates seed by seed.
+    """
+    window = table[table["layer"] <= last_layer]
+    return per_seed_slope(window.assign(**{column: -np.log(window[column])}), "layer", column, confidence)
