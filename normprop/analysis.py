@@ -314,3 +314,17 @@ def per_seed_exponent(table: pd.DataFrame, x: str, y: str, confidence: float = 0
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = table.assign(**{f"log {x}": np.log(table[x]), f"log {y}": np.log(table[y])})
     return per_seed_slope(logs, f"log {x}", f"log {y}", confidence)
+
+
+# --- added for notebook 03 ---
+
+
+def per_seed_decay_rate(table: pd.DataFrame, column: str, last_layer: int, confidence: float = 0.95) -> Estimate:
+    """Mean and CI over seeds of the decay rate ``-d log(column) / d layer`` over layers ``0..last_layer``: the
+    per-seed least-squares slope of ``-log`` of the column (:func:`per_seed_slope`), each seed fitted alone.
+
+    A seed whose column is not positive at some layer of the window gets the rate ``inf`` (or NaN, which raises),
+    as in :func:`per_seed_slope`. :func:`compare_decay_rates` pairs two such rates seed by seed.
+    """
+    window = table[table["layer"] <= last_layer]
+    return per_seed_slope(window.assign(**{column: -np.log(window[column])}), "layer", column, confidence)

@@ -57,92 +57,15 @@ if "google.colab" in sys.modules:
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
-import seaborn as sns
-import torch
 from IPython.display import display
-from scipy.stats import spearmanr
 
 import normprop as npp
-from normprop import analysis as stats
-from normprop import data, metrics, nets, theory
 
 session = npp.start("03_isometry", preset, seed=seed, threads=threads, device=device)
+claim = session.claim_module  # normprop/claims/03_isometry.py: the validation MLP, the sweeps, the checks
 cfg, band = session.sizes, session.band
-seeds, n, width, depth, fit_layers = cfg["seeds"], cfg["batch_size"], cfg["width"], cfg["depth"], cfg["fit_layers"]
-spike = cfg["spike"]
 # Every sweep below is a set of tasks (one per configuration, all seeds batched in it), each drawing from its own
 # generator: in this kernel, or on a Dask cluster with `normprop run --scheduler` (see the README).
-ACTIVATIONS = ["identity", "relu", "leaky_relu", "tanh", "sigmoid", "sin", "exp", "selu", "elu", "gelu", "silu"]
-HERMITE = ["he1", "he2", "he3"]
-FLOOR_MARGIN = 3.0  # a rate is fitted only over layers where the potential stays above 3x the finite-width floor
-isometry_metrics = {"gap": metrics.isometry_gap, "potential": metrics.correlation_potential}
-
-
-def validation_mlp(
-    activation,
-    seeds,
-    generator,
-    width=width,
-    depth=depth,
-    centering=True,
-    norm="layer",
-    order="act_norm",
-    gain=1.0,
-    mean_field=False,
-):
-    """The official validation MLP (LN after a centred activation by default), a batch of seeds; one row per seed
-    and layer.
-
-    With ``mean_field``, the mean-field chain started from the same input batch is added as two more columns.
-    """
-    x = data.spiked_batch(seeds, n, width, generator, factor=spike)
-    spec = nets.NetworkSpec(width, depth, norm=norm, centering=centering, order=order, activation=activation, gain=gain)
-    table = nets.measure_chain(x, spec, isometry_metrics, generator)
-    if mean_field:
-        chain = theory.mean_field_trajectory(x.double(), activation, depth, gain=gain)
-        chain = chain.rename(columns={"gap": "mean-field gap", "potential": "mean-field potential"})
-        table = table.merge(chain, on=["seed", "layer"])
-    return table
-
-
-# The finite-width floor of the potential: n independent Gaussian vectors in R^d, which is where a chain whose
-# mean field has reached isometry stays (He2's deep layers, below, sit at this level).
-def gaussian_potential(width, seeds, generator):
-    """The potential of n independent Gaussian vectors in R^width, one row per seed."""
-    potential = metrics.correlation_potential(data.gaussian_batch(seeds, n, width, generator))
-    return pd.DataFrame({"seed": np.arange(seeds), "potential": potential.cpu().numpy()})
-
-
-floors = (
-    session.grid("floors", gaussian_potential, seeds=seeds, shard=seeds, width=sorted({width, *cfg["rate_widths"]}))
-    .groupby("width")["potential"]
-    .mean()
-    .to_dict()
-)
-
-
-def bound_excess(table, activation, gain=1.0):
-    """Largest ratio of the mean-field potential to Theorem 1's bound gamma_0 beta^-l (each seed its own gamma_0)."""
-    gamma0 = table[table.layer == 0].set_index("seed")["mean-field potential"].loc[table.seed].to_numpy()
-    bound = theory.predicted_potential(gamma0, theory.beta_sigma(activation, gain=gain), table.layer.to_numpy())
-    return float(np.max(table["mean-field potential"].to_numpy() / bound))
-
-
-def fit_window(table, w=width):
-    """Layers 0..L used for a rate: L <= fit_layers, and the mean potential stays above FLOOR_MARGIN x floor."""
-    return stats.last_layer_above(table, "potential", FLOOR_MARGIN * floors[w], fit_layers)
-
-
-def compare_with_mean_field(table, activation, gain=1.0, w=width):
-    """Measured vs mean-field decay rate of the potential (same seeds, same window), or why there is none."""
-    reason = theory.rate_ratio_undefined(activation, gain)
-    end = fit_window(table, w)
-    if reason is None and end < 2:
-        reason = f"the potential reaches {FLOOR_MARGIN:g}x the finite-width floor by layer {end + 1}"
-    return reason or stats.compare_decay_rates(table, "potential", "mean-field potential", end)
-
 
 # %% [markdown]
 # ## Hermite coefficients, $\beta_0$ and $\beta_\sigma$
@@ -153,36 +76,11 @@ def compare_with_mean_field(table, activation, gain=1.0, w=width):
 # is truncated. The official code and figures report $\beta_\sigma = 2 - \beta_0$.
 
 # %%
-table_rows = []
-for name in ACTIVATIONS + HERMITE:
-    c = theory.hermite_coefficients(name, 5)
-    table_rows.append(
-        {
-            "activation": name,
-            **{f"c{k}": c[k] for k in range(6)},
-            "beta0": theory.beta0(name),
-            "beta_sigma": theory.beta_sigma(name),
-        }
-    )
-hermite_table = pd.DataFrame(table_rows).set_index("activation")
-beta = hermite_table["beta_sigma"].to_dict()
-
-rho = np.linspace(-1, 1, 201)
-maps = pd.concat(
-    [
-        pd.DataFrame({"rho": rho, "f(rho)": theory.correlation_map(name, rho), "activation": name})
-        for name in ACTIVATIONS
-    ],
-    ignore_index=True,
-)
-fig, ax = plt.subplots(figsize=(5.5, 4))
-sns.lineplot(maps, x="rho", y="f(rho)", hue="activation", ax=ax)
-ax.plot([-1, 1], [-1, 1], ":", color="gray", lw=1)
-ax.set(xlabel="input correlation rho", ylabel="output correlation f(rho)", title="centred, normalised dual kernels")
-ax.legend(fontsize="x-small", ncols=2)
-session.save_figure(fig, "03_correlation_maps")
-plt.show()
-hermite_table.round(4)
+kernels = claim.dual_kernels()
+beta = kernels["beta"]
+with session.figure("03_correlation_maps", figsize=(5.5, 4)) as ax:
+    claim.plot_correlation_maps(ax, kernels["maps"])
+kernels["hermite"].round(4)
 
 # %% [markdown]
 # The map $f(\rho) = \sum_{k\ge1} c_k^2 \rho^k / \sum_{k\ge1} c_k^2$ is what centring + normalisation do to a correlation in the
@@ -196,71 +94,11 @@ hermite_table.round(4)
 # readable figure, seven activations are drawn; the table below has all of them).
 
 # %%
-runs = session.grid(
-    "activations",
-    validation_mlp,
-    fixed={"mean_field": True},
-    seeds=seeds,
-    shard=seeds,
-    activation=ACTIVATIONS + HERMITE,
-)
-final_gap = {name: stats.mean_ci(stats.values_at_layer(t, "gap")) for name, t in runs.groupby("activation")}
-start_gap = {name: stats.mean_ci(stats.values_at_layer(t, "gap", 0)) for name, t in runs.groupby("activation")}
-windows = {name: fit_window(t) for name, t in runs.groupby("activation")}
-rates = {
-    name: stats.per_seed_slope(t[t.layer <= windows[name]].assign(y=-np.log(t.potential)), "layer", "y")
-    for name, t in runs.groupby("activation")
-}
-shown = ["identity", "sigmoid", "tanh", "sin", "relu", "exp", "he2"]
-palette = dict(zip(shown, sns.color_palette("colorblind", len(shown)), strict=True))
-
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-subset = runs[runs.activation.isin(shown)]
-for ax, column in zip(axes, ["gap", "potential"], strict=True):
-    sns.lineplot(subset, x="layer", y=column, hue="activation", hue_order=shown, palette=palette, ax=ax, **band)
-    sns.lineplot(
-        subset,
-        x="layer",
-        y=f"mean-field {column}",
-        hue="activation",
-        hue_order=shown,
-        palette=palette,
-        ax=ax,
-        errorbar=None,
-        linestyle=":",
-        legend=False,
-    )
-layers = np.arange(depth + 1)
-for name in shown:
-    gamma0 = runs[(runs.activation == name) & (runs.layer == 0)].potential.mean()
-    axes[1].plot(layers, theory.predicted_potential(gamma0, beta[name], layers), "--", color=palette[name], lw=1)
-axes[0].set(
-    yscale="log", ylim=(1e-3, None), ylabel="isometry gap after LN", title=f"LN + centred activation, d = {width}"
-)
-axes[0].legend(fontsize="x-small")
-axes[1].set(
-    yscale="log", ylim=(1e-2, None), ylabel="potential gamma", title="dotted: mean field; dashed: gamma_0 beta^-l"
-)
-axes[1].get_legend().remove()
-session.save_figure(fig, "03_isometry_vs_depth")
-plt.show()
-
-order = pd.DataFrame(
-    {
-        "beta_sigma": beta,
-        "Theorem 1 bound log(beta)": {k: np.log(v) for k, v in beta.items()},
-        "measured decay": {k: v.mean for k, v in rates.items()},
-        "decay CI low": {k: v.low for k, v in rates.items()},
-        "decay CI high": {k: v.high for k, v in rates.items()},
-        "fit layers 0..": windows,
-        "final gap": {k: v.mean for k, v in final_gap.items()},
-    }
-).sort_values("beta_sigma")
-rank_correlation = spearmanr(order["beta_sigma"], order["final gap"])
-print(f"Spearman correlation of beta_sigma and final gap: {rank_correlation.statistic:.3f}")
-he2_deep = runs[(runs.activation == "he2") & (runs.layer > depth - 10)].potential.mean()
-print(f"finite-width floor of the potential at d = {width}: {floors[width]:.3f}; He2, last 10 layers: {he2_deep:.3f}")
-order.round(3)
+chains = claim.isometry_vs_depth(session, beta)
+with session.figure("03_isometry_vs_depth", ncols=2, figsize=(11, 4)) as axes:
+    claim.plot_isometry_vs_depth(axes, chains["runs"], beta, band, cfg["width"], cfg["depth"])
+print(claim.depth_reading(chains, cfg))
+chains["order"].round(3)
 
 # %% [markdown]
 # The gap falls fastest for the most non-linear activations and not at all for the identity (and He1), and the
@@ -292,141 +130,12 @@ order.round(3)
 # part repeats the comparison at several widths for ReLU, exp and $\tanh(4x)$ (layers $0..L$ only).
 
 # %%
-gain_runs = session.grid(
-    "gains",
-    validation_mlp,
-    fixed={"activation": "tanh", "mean_field": True},
-    seeds=seeds,
-    shard=seeds,
-    gain=cfg["gains"],
-)
-gain_rates = {gain: compare_with_mean_field(t, "tanh", gain) for gain, t in gain_runs.groupby("gain")}
-gain_betas = {gain: theory.beta_sigma("tanh", gain=gain) for gain in cfg["gains"]}
-comparisons = {name: compare_with_mean_field(t, name) for name, t in runs.groupby("activation")}
-comparisons |= {f"tanh({gain:g}x)": comparison for gain, comparison in gain_rates.items() if gain != 1.0}
-case_beta = beta | {f"tanh({gain:g}x)": value for gain, value in gain_betas.items()}
-excluded = {name: reason for name, reason in comparisons.items() if isinstance(reason, str)}
-compared = {name: c for name, c in comparisons.items() if not isinstance(c, str)}
-rate_table = pd.DataFrame(
-    {
-        name: {
-            "beta_sigma": case_beta[name],
-            "bound log(beta)": np.log(case_beta[name]),
-            "mean field": c.predicted.mean,
-            "measured": c.measured.mean,
-            "measured CI": f"[{c.measured.low:.3f}, {c.measured.high:.3f}]",
-            "measured - mean field CI": f"[{c.difference.low:.3f}, {c.difference.high:.3f}]",
-            "ratio to mean field": c.ratio,
-            "ratio to bound": c.measured.mean / np.log(case_beta[name]),
-            "layers 0..": c.last_layer,
-        }
-        for name, c in compared.items()
-    }
-).T.sort_values("beta_sigma")
-rate_ratio_to_mean_field = {name: c.ratio for name, c in compared.items()}
-agreeing = [name for name, c in compared.items() if c.agrees]
-# |log ratio| is undefined where the measured rate (seed mean) is not positive, a slow decay lost in the seeds'
-# noise: such cases are left out of both medians and listed below.
-not_decaying = [name for name, c in compared.items() if c.measured.mean <= 0]
-decaying = {name: c for name, c in compared.items() if name not in not_decaying}
-log_error = pd.DataFrame(
-    {
-        "mean field": {name: abs(np.log(c.ratio)) for name, c in decaying.items()},
-        "bound": {name: abs(np.log(c.measured.mean / np.log(case_beta[name]))) for name, c in decaying.items()},
-    }
-)
-follows = "the mean-field map" if log_error["mean field"].median() < log_error["bound"].median() else "the bound"
-
-# Finite width: the same comparison at several widths, over the fit window only.
-width_cases = [
-    {"activation": a, "gain": g, "w": w}
-    for a, g in [("relu", 1.0), ("exp", 1.0), ("tanh", 4.0)]
-    for w in cfg["rate_widths"]
-]
-width_rates = session.cases(
-    "rate_widths",
-    lambda activation, gain, w, seeds, generator: validation_mlp(
-        activation, seeds, generator, width=w, depth=fit_layers, gain=gain, mean_field=True
-    ),
-    width_cases,
-    seeds=seeds,
-    shard=seeds,
-)
-by_width = {
-    (a if g == 1.0 else f"{a}({g:g}x)", w): compare_with_mean_field(t, a, g, w)
-    for (a, g, w), t in width_rates.groupby(["activation", "gain", "w"])
-}
-narrowest, widest = min(cfg["rate_widths"]), max(cfg["rate_widths"])
-ratio_by_width = pd.DataFrame(
-    [
-        {
-            "case": case,
-            "width": w,
-            "ratio": c.ratio,
-            "low": (c.predicted.mean + c.difference.low) / c.predicted.mean,
-            "high": (c.predicted.mean + c.difference.high) / c.predicted.mean,
-            "agrees": c.agrees,
-            "layers 0..": c.last_layer,
-        }
-        for (case, w), c in by_width.items()
-    ]
-)
-
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-ordered = rate_table.index.tolist()
-y = np.arange(len(ordered))
-measured_low = [compared[name].measured.low for name in ordered]
-measured_high = [compared[name].measured.high for name in ordered]
-axes[0].errorbar(
-    rate_table.measured,
-    y,
-    xerr=[rate_table.measured - measured_low, np.array(measured_high) - rate_table.measured],
-    fmt="o",
-    color="black",
-    label="measured (95% CI)",
-)
-axes[0].plot(rate_table["mean field"], y, "D", mfc="none", color="tab:orange", label="mean field, same window")
-axes[0].plot(rate_table["bound log(beta)"], y, "|", ms=12, mew=2, color="tab:blue", label="Theorem 1 bound log beta")
-axes[0].set(yticks=y, yticklabels=ordered, xscale="log", xlabel="decay rate of log(potential) per layer")
-axes[0].set_title(f"d = {width}, layers 0..L (L <= {fit_layers})")
-axes[0].legend(fontsize="x-small", loc="upper left")
-for case, rows in ratio_by_width.groupby("case"):
-    axes[1].errorbar(
-        rows.width, rows.ratio, yerr=[rows.ratio - rows.low, rows.high - rows.ratio], fmt="o-", capsize=3, label=case
-    )
-axes[1].axhline(1.0, color="gray", ls=":")
-axes[1].set(xscale="log", xlabel="width d", ylabel="measured / mean-field rate", title="finite width (paired 95% CI)")
-axes[1].set_xticks(cfg["rate_widths"], [str(w) for w in cfg["rate_widths"]], minor=False)
-axes[1].xaxis.set_minor_locator(plt.NullLocator())
-axes[1].legend(fontsize="x-small")
-session.save_figure(fig, "03_rates")
-plt.show()
-print(
-    f"median |log(measured / predicted)|: mean field {log_error['mean field'].median():.2f}, "
-    f"bound {log_error['bound'].median():.2f}: the rates follow {follows}"
-)
-print(f"measured rate not positive, left out of the medians: {not_decaying}")
-print(
-    f"within the seed CI of the mean field at d = {width}: {len(agreeing)} of {len(compared)} ({', '.join(agreeing)})"
-)
-print("slower than the mean field beyond the CI:", [k for k, c in compared.items() if c.difference.high < 0])
-print("faster than the mean field beyond the CI:", [k for k, c in compared.items() if c.difference.low > 0])
-above_bound = rate_table[rate_table.beta_sigma >= 1.05]["ratio to bound"].astype(float)
-print(
-    f"measured / bound (beta_sigma >= 1.05): from {above_bound.min():.2f} ({above_bound.idxmin()}) "
-    f"to {above_bound.max():.2f} ({above_bound.idxmax()})"
-)
-widest_agree = [case for (case, w), c in by_width.items() if w == widest and c.agrees]
-print(f"within the seed CI of the mean field at d = {widest}: {widest_agree}")
-mean_field_over_bound = max(
-    [bound_excess(t, name) for name, t in runs.groupby("activation")]
-    + [bound_excess(t, "tanh", gain) for gain, t in gain_runs.groupby("gain")]
-)
-print(f"max mean-field potential / Theorem 1 bound (every seed, layer, activation, gain): {mean_field_over_bound:.4f}")
-for name, reason in excluded.items():
-    print(f"no ratio for {name}: {reason}")
-display(rate_table.round(3))
-ratio_by_width.round(3)
+rates = claim.rate_comparison(session, beta, chains)
+with session.figure("03_rates", ncols=2, figsize=(12, 4.5)) as axes:
+    claim.plot_rates(axes, rates, cfg)
+print(claim.rates_reading(rates, cfg))
+display(rates["rate_table"].round(3))
+rates["ratio_by_width"].round(3)
 
 # %% [markdown]
 # The measured rates follow the mean-field rates, not the bound (median $|\log|$ ratio printed above: below 0.1 for
@@ -464,59 +173,11 @@ ratio_by_width.round(3)
 # plotted average stays near half of it while the true gap falls to the finite-width floor.
 
 # %%
-stage_metrics = {
-    "pre_norm (official, before centring)": lambda raw, before, after: metrics.isometry_gap(raw),
-    "before LN (centred)": lambda raw, before, after: metrics.isometry_gap(before),
-    "after LN": lambda raw, before, after: metrics.isometry_gap(after),
-    "identity residual": lambda raw, before, after: (
-        metrics.isometry_gap(before) - metrics.isometry_gap(after) - metrics.row_norm_gap(before)
-    ),
-}
-stage_widths = sorted({width, *cfg["ablation_widths"]})
-stages = session.cases(
-    "stages",
-    lambda activation, width, seeds, generator: nets.measure_stages(
-        data.spiked_batch(seeds, n, width, generator, factor=spike, dtype=torch.float64),
-        nets.NetworkSpec(width, depth, norm="layer", centering=True, order="act_norm", activation=activation),
-        stage_metrics,
-        generator,
-        uncentred=True,
-    ),
-    [{"activation": "relu", "width": w} for w in stage_widths] + [{"activation": "tanh", "width": width}],
-    seeds=seeds,
-    shard=seeds,
-)
-stages["official plot (mean of the two)"] = (stages["pre_norm (official, before centring)"] + stages["after LN"]) / 2
-stages["gain of normalisation"] = stages["before LN (centred)"] - stages["after LN"]
-identity_residual = float(stages["identity residual"].abs().max())
-never_hurts = bool((stages["after LN"] <= stages["before LN (centred)"] + 1e-12).all())
-
-official = "official plot (mean of the two)"
-last = stages[stages.layer == depth].groupby(["activation", "width"])[["after LN", official]].mean()
-last["official / after LN"] = last[official] / last["after LN"]
-official_plot_ratio = float(last.loc[("relu", max(stage_widths)), "official / after LN"])
-rho_relu = float(theory.dual_kernel("relu", 0.0) / theory.dual_kernel("relu", 1.0))  # 1/pi: the uncentred mean
-pre_norm_limit = -(np.log1p((n - 1) * rho_relu) + (n - 1) * np.log1p(-rho_relu)) / n
-
-main = stages[stages.width == width]
-long = main.melt(
-    id_vars=["activation", "layer", "seed"],
-    value_vars=["after LN", "pre_norm (official, before centring)", official],
-    var_name="measured",
-)
-fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
-sns.lineplot(long, x="layer", y="value", hue="activation", style="measured", ax=axes[0], **band)
-axes[0].set(yscale="log", ylabel="isometry gap", title=f"correct (after LN) vs official plot, d = {width}")
-axes[0].legend(fontsize="x-small", ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.18))
-sns.lineplot(main, x="layer", y="gain of normalisation", hue="activation", ax=axes[1], **band)
-axes[1].set(yscale="log", ylabel="gap before - gap after", title="= log AM(a^2) - log GM(a^2) >= 0")
-session.save_figure(fig, "03_normalisation")
-plt.show()
-print(f"max |phi_before - phi_after - row_norm_gap| over {len(stages)} LN layers: {identity_residual:.1e}")
-print(f"phi_after <= phi_before at every LN layer: {never_hurts}")
-print(f"ReLU pre_norm gap at isometry (uncentred correlation 1/pi, n = {n}): {pre_norm_limit:.3f}")
-print(f"official plot / post-LN gap, ReLU, layer {depth}, d = {max(stage_widths)}: {official_plot_ratio:.1f}")
-last.round(4)
+normalisation = claim.normalisation(session)
+with session.figure("03_normalisation", ncols=2, figsize=(11, 4.8)) as axes:
+    claim.plot_normalisation(axes, normalisation["stages"], band, cfg["width"])
+print(claim.normalisation_reading(normalisation, cfg))
+normalisation["last"].round(4)
 
 
 # %% [markdown]
@@ -543,88 +204,12 @@ last.round(4)
 
 
 # %%
-def ablation_panel(ax, table, hue, title, hue_order=None):
-    sns.lineplot(table, x="layer", y="gap", hue=hue, hue_order=hue_order, ax=ax, **band)
-    ax.set(yscale="log", ylabel="isometry gap", title=title)
-    ax.legend(fontsize="x-small", title=None)
-
-
-fig, axes = plt.subplots(2, 3, figsize=(15, 8))
-centering = session.grid(
-    "centering",
-    validation_mlp,
-    seeds=seeds,
-    shard=seeds,
-    activation=["relu", "exp", "sigmoid"],
-    centering=[True, False],
-)
-centering["run"] = centering.activation + np.where(centering.centering, ", centred", ", not centred")
-ablation_panel(axes[0, 0], centering, "run", "1. centering")
-uncentred_final = {run_name: stats.mean_ci(stats.values_at_layer(t, "gap")) for run_name, t in centering.groupby("run")}
-
-no_norm = pd.concat(
-    [
-        session.grid(
-            "no_norm", validation_mlp, fixed={"norm": "none"}, seeds=seeds, shard=seeds, activation=["relu", "tanh"]
-        ).assign(run=lambda t: t.activation + ", no normalisation"),
-        runs[runs.activation.isin(["relu", "tanh"])].assign(run=lambda t: t.activation + ", LN"),
-    ],
-    ignore_index=True,
-)
-ablation_panel(axes[0, 1], no_norm, "run", "2. normalisation")
-
-order_runs = session.grid(
-    "order", validation_mlp, seeds=seeds, shard=seeds, activation=["relu", "tanh"], order=["act_norm", "norm_act"]
-)
-order_runs["run"] = order_runs.activation + order_runs.order.map({"act_norm": ", LN(act)", "norm_act": ", act(LN)"})
-ablation_panel(axes[0, 2], order_runs, "run", "3. activation before / after LN")
-
-gain_runs["run"] = gain_runs.gain.map(lambda gain: f"tanh({gain:g} x)")
-ablation_panel(axes[1, 0], gain_runs, "run", "4. gain (tanh)")
-
-hermite_runs = runs[runs.activation.isin(HERMITE)]
-ablation_panel(axes[1, 1], hermite_runs, "activation", "5. Hermite activations", hue_order=HERMITE)
-
-width_runs = session.grid(
-    "ablation_widths",
-    validation_mlp,
-    fixed={"activation": "relu"},
-    seeds=seeds,
-    shard=seeds,
-    width=cfg["ablation_widths"],
-)
-width_runs["run"] = width_runs.width.map(lambda w: f"d = {w}")
-# Mean field: the correlation map applied entry-wise, layer after layer, to the input's correlations.
-mean_field = session.cases(
-    "ablation_mean_field",
-    lambda width, seeds, generator: theory.mean_field_trajectory(
-        data.spiked_batch(seeds, n, width, generator, factor=spike).double(), "relu", depth
-    ),
-    [dict()],
-    fixed={"width": max(cfg["ablation_widths"])},
-    seeds=seeds,
-    shard=seeds,
-).assign(run="mean field")
-width_runs = pd.concat([width_runs, mean_field], ignore_index=True)
-ablation_panel(axes[1, 2], width_runs, "run", "6. mean field vs finite width (ReLU)")
-width_floor = {
-    w: stats.mean_ci(stats.values_at_layer(width_runs[width_runs.run == f"d = {w}"], "gap"))
-    for w in cfg["ablation_widths"]
-}
-mean_field_final = float(mean_field[mean_field.layer == depth].gap.mean())
-
+ablations = claim.ablations(session, chains["runs"], rates["gain_runs"])
+fig, axes = plt.subplots(2, 3, figsize=(15, 8))  # two rows: session.figure draws one
+claim.plot_ablations(axes, ablations, band)
 session.save_figure(fig, "03_ablations")
 plt.show()
-for run_name, estimate in uncentred_final.items():
-    print(f"{run_name:>22}: final gap {estimate}")
-for gain, comparison in gain_rates.items():
-    print(
-        f"tanh({gain:g} x): beta_sigma {gain_betas[gain]:.3f}, bound log beta {np.log(gain_betas[gain]):.3f}, "
-        f"mean field {comparison.predicted.mean:.3f}, measured {comparison.measured}"
-    )
-for w, estimate in width_floor.items():
-    print(f"ReLU, d = {w}: final gap {estimate}")
-print(f"ReLU, mean field: final gap {mean_field_final:.2e}")
+print(claim.ablations_reading(ablations, rates))
 
 # %% [markdown]
 # Reading the panels: (1) without centering, ReLU, exp and sigmoid move *away* from isometry (the uncentred
@@ -648,71 +233,10 @@ print(f"ReLU, mean field: final gap {mean_field_final:.2e}")
 # supporting finding (a "no" there is a finite-width lag, quantified by `rate_ratio_to_mean_field`).
 
 # %% tags=["nbval-check-output"]
-numbers = {
-    "beta_sigma": beta,
-    "final_gap": {name: value.mean for name, value in final_gap.items()},
-    "decay_rate": {name: value.mean for name, value in rates.items()},
-    "spearman_beta_final_gap": rank_correlation.statistic,
-    "normalisation_identity_residual": identity_residual,
-    "official_plot_ratio": official_plot_ratio,
-    "rate_ratio_to_mean_field": rate_ratio_to_mean_field,
-    "rate_ratio_to_bound": {name: c.measured.mean / np.log(case_beta[name]) for name, c in compared.items()},
-    "rate_ratio_excluded": excluded,
-    "rate_ratio_to_mean_field_by_width": {f"{case}, d = {w}": c.ratio for (case, w), c in by_width.items()},
-}
-print("beta_sigma:", ", ".join(f"{k} {v:.4f}" for k, v in beta.items() if k in ("relu", "tanh", "sigmoid")))
-print(f"rank correlation of beta_sigma and final gap: {rank_correlation.statistic:.1f}")
-print(
-    f"final gap: sigmoid {final_gap['sigmoid'].mean:.1f}, tanh {final_gap['tanh'].mean:.1f}, "
-    f"relu {final_gap['relu'].mean:.2f}"
-)
-print(f"normalisation never hurts: {never_hurts}; identity residual below 1e-9: {identity_residual < 1e-9}")
-print(f"official plot overstates the ReLU gap more than 3x: {official_plot_ratio > 3}")
-print(f"the rates follow {follows}")
+print(claim.summary(beta, chains, rates, normalisation))
 
 # %%
-references = {"relu": 1.2665, "tanh": 1.0695, "sigmoid": 1.0158}
-fast = [name for name in ACTIVATIONS + HERMITE if beta[name] >= 1.05]
-order_matches_beta = bool(rank_correlation.statistic <= -0.8)
-normalisation_never_hurts = never_hurts and identity_residual < 1e-9
-lagging = [case for (case, w), c in by_width.items() if w == narrowest and not c.agrees]
-checks = {
-    "beta_sigma matches the paper's values": all(abs(beta[k] - v) < 5e-5 for k, v in references.items()),
-    "all final gaps finite": all(np.isfinite(v.mean) for v in final_gap.values()),
-    "final gaps ordered by beta_sigma (Spearman <= -0.8)": order_matches_beta,
-    "Theorem 1's bound holds for the mean-field chain (every seed, layer, activation, gain)": mean_field_over_bound
-    <= 1 + 1e-9,
-    "decay at least Theorem 1's bound log(beta_sigma) (CI upper end)": all(
-        rates[name].high >= np.log(beta[name]) for name in fast
-    ),
-    "rates nearer the mean-field prediction than the bound (median |log ratio|)": follows == "the mean-field map",
-    "finite-width lag behind the mean field shrinks with width (cases outside the CI at the narrowest width)": all(
-        abs(1 - by_width[(case, widest)].ratio) < abs(1 - by_width[(case, narrowest)].ratio) for case in lagging
-    ),
-    "He1 (linear) does not become isometric": final_gap["he1"].high >= start_gap["he1"].low,
-    "normalisation never hurts (exact identity)": normalisation_never_hurts,
-    "no centering: relu, exp, sigmoid do not converge": all(
-        uncentred_final[f"{name}, not centred"].low > 5 * uncentred_final[f"{name}, centred"].high
-        for name in ["relu", "exp", "sigmoid"]
-    ),
-    "gain orders the tanh rate": all(
-        gain_rates[a].measured.mean < gain_rates[b].measured.mean
-        for a, b in zip(cfg["gains"], cfg["gains"][1:], strict=False)
-    ),
-    "finite-width floor falls with width": all(
-        width_floor[a].low > width_floor[b].high
-        for a, b in zip(cfg["ablation_widths"], cfg["ablation_widths"][1:], strict=False)
-    ),
-}
-supporting = {
-    f"measured rate within the seed CI of the mean field at d = {width}, every activation with a ratio": len(agreeing)
-    == len(compared),
-    f"measured rate within the seed CI of the mean field at d = {widest} (relu, exp, tanh(4x))": all(
-        c.agrees for (case, w), c in by_width.items() if w == widest
-    ),
-}
-numbers |= {"order_matches_beta": order_matches_beta, "normalisation_never_hurts": normalisation_never_hurts}
-session.finish(checks, numbers, supporting=supporting)
+session.finish(*claim.checks(beta, chains, rates, normalisation, ablations, cfg))
 
 # %% [markdown]
 # ## Deviations from the paper and the official code

@@ -158,11 +158,13 @@ class Session:
         return claim_module(self.notebook)
 
     @contextmanager
-    def figure(self, stem: str, ncols: int = 1, figsize: tuple[float, float] = (5.5, 3.6), **subplots: Any):
-        """``with session.figure("01_fig1_cosine") as ax:`` draw on ``ax`` (an array of axes when ``ncols > 1``);
-        on leaving, the figure is saved (:meth:`save_figure`: PNG and PDF, deterministic) and shown."""
+    def figure(
+        self, stem: str, ncols: int = 1, figsize: tuple[float, float] = (5.5, 3.6), nrows: int = 1, **subplots: Any
+    ):
+        """``with session.figure("01_fig1_cosine") as ax:`` draw on ``ax`` (an array of axes when ``ncols > 1`` or
+        ``nrows > 1``); on leaving, the figure is saved (:meth:`save_figure`: PNG and PDF, deterministic) and shown."""
         started = time.perf_counter()
-        fig, axes = plt.subplots(1, ncols, figsize=figsize, **subplots)
+        fig, axes = plt.subplots(nrows, ncols, figsize=figsize, **subplots)
         yield axes
         self.save_figure(fig, stem)
         plt.show()
