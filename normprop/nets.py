@@ -208,7 +208,7 @@ def layer_stages(z: torch.Tensor, spec: NetworkSpec, layer: int, uncentred: bool
     With ``uncentred=True`` the result is ``(normalisation block input, normalisation input, layer output)``:
     the first is the same tensor before its mean is subtracted (``activation(gain * z)`` for ``"act_norm"``,
     ``z`` for ``"norm_act"``), which the official validation code of Joudaki et al. (2023) records as
-    "pre_norm"; without centering it is the normalisation input itself.
+    "pre_norm"; without centring it is the normalisation input itself.
     """
     activation = resolve_activation(spec.activation)
     gain = spec.gain_at(layer)
@@ -267,7 +267,7 @@ def propagate_stages(
     """Yield ``(layer, normalisation input, output)`` for layers ``1..depth`` of a random chain.
 
     Each layer's weights are drawn, used and dropped: memory does not grow with depth. See
-    :func:`layer_stages` for the two tensors (three, with the tensor before centering first, for
+    :func:`layer_stages` for the two tensors (three, with the tensor before centring first, for
     ``uncentred=True``) and :func:`rescale_to_unit_rms` for ``rescale_vanilla``.
     """
     _check_chain(x, spec)
