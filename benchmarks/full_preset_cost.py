@@ -19,8 +19,8 @@ from collections.abc import Callable
 import torch
 
 from normprop import claims as presets
-from normprop.claims import all_claims
 from normprop import data, gradients, metrics, nets, seeding, train
+from normprop.claims import all_claims
 
 SLICE_LAYERS = 20
 
@@ -122,8 +122,15 @@ def notebook_04(cfg: dict) -> dict[str, float]:
     seeds = cfg["seeds"]
     rate = {
         w: chain(
-            seeds, w, w, cfg["rate_depth"], {"gap": metrics.isometry_gap}, dtype=torch.float64,
-            norm="batch", norm_scale="unit", init="orthogonal",
+            seeds,
+            w,
+            w,
+            cfg["rate_depth"],
+            {"gap": metrics.isometry_gap},
+            dtype=torch.float64,
+            norm="batch",
+            norm_scale="unit",
+            init="orthogonal",
         )  # fmt: skip
         for w in cfg["rate_widths"]
     }

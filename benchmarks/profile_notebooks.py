@@ -23,7 +23,7 @@ def profile(preset: str) -> list[str]:
     report = json.loads((build_dir(preset) / "report.json").read_text())
     wall = {entry["notebook"]: entry["wall_seconds"] for entry in report["claims"]}
     lines = [f"## Where the time goes ({preset} preset, from {report['run'].get('command', 'a run')})", ""]
-    lines += ["| notebook | wall s | kernel + imports | sweeps (s each) | figures | rest |", "|---|---|---|---|---|---|"]
+    lines += ["| notebook | wall s | kernel + imports | sweeps (s each) | figures | rest |", "|" + "---|" * 6]
     for claim in all_claims():
         path = record_path(claim.notebook, preset)
         log = read_task_log(claim.notebook, preset)

@@ -25,8 +25,8 @@ from typing import Any
 # Submodules and names are imported on first use (PEP 562): `import normprop` stays cheap, so that the
 # `normprop` command starts at once and a Ctrl-C during its start-up is not a torch-import traceback.
 _SUBMODULES = (
-    "activations", "analysis", "claims", "data", "gaussianity", "gradients", "metrics", "nets", "repro", "seeding", "theory",
-    "train",
+    "activations", "analysis", "claims", "data", "gaussianity", "gradients", "metrics", "nets", "repro", "seeding",
+    "theory", "train",
 )  # fmt: skip
 _NAMES = {
     "entropy": "metrics",

@@ -351,7 +351,7 @@ def training_outcomes(
 ) -> pd.DataFrame:
     """Whether each configuration trained within its budget, decided from the seeds' losses after it.
 
-    One row per group of ``by``: the mean ``column`` over seeds and its 95% interval (:func:`normprop.analysis.mean_ci`),
+    One row per group of ``by``: the mean ``column`` over seeds and its 95% interval (``analysis.mean_ci``),
     the number of ``diverged`` seeds (loss ``+inf``; any makes the mean ``inf``), and the ``outcome``:
     ``"trains"`` if the interval lies below ``threshold``, ``"fails"`` if it lies above (a diverged seed
     included), ``"undecided"`` if it contains the threshold.

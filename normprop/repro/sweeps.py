@@ -72,7 +72,7 @@ def label_table(result: pd.DataFrame | Mapping[str, Any], configuration: Mapping
 def task_seed(
     seed: int, notebook: str, name: str, configuration: Mapping[str, Any], shard: Sequence[int] | None = None
 ) -> int:
-    """A 63-bit seed from sha256 over the canonical JSON of the inputs (see :func:`normprop.repro.cache.canonical_json`):
+    """A 63-bit seed from sha256 over the canonical JSON of the inputs (:func:`normprop.repro.cache.canonical_json`):
     the same on every machine and in every process, independent of the order tasks run in."""
     shard = None if shard is None else list(shard)
     return seed_from_text(cache_module.canonical_json([seed, notebook, name, dict(configuration), shard]))

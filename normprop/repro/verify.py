@@ -165,6 +165,7 @@ def table(claim: Claim, rows: Sequence[Mapping[str, Any]]) -> str:
     for row in rows:
         if row["status"] not in (SAME,):
             extra = f" (tolerance {row['tolerance']:.3g})" if row.get("tolerance") is not None else ""
-            lines.append(f"  {row['status']:<16} {row['what']:<7} {row['name']}: reference {_short(row['reference'])!r}, "
+            found = f"reference {_short(row['reference'])!r}"
+            lines.append(f"  {row['status']:<16} {row['what']:<7} {row['name']}: {found}, "
                          f"this run {_short(row['run'])!r}{extra}")  # fmt: skip
     return "\n".join(lines)
