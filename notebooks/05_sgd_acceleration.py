@@ -72,47 +72,13 @@ if "google.colab" in sys.modules:
     os.chdir("/content/normprop/notebooks")
 
 # %%
-import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
-import seaborn as sns
-import torch
-from scipy.stats import spearmanr
-
 import normprop as npp
-from normprop import analysis as stats
-from normprop import data, metrics, nets, seeding, theory, train
-from normprop.repro import sweeps as tasks
 
 session = npp.start("05_sgd_acceleration", preset, seed=seed, threads=threads, device=device)
-cfg, band = session.sizes, session.band
-seeds, width, depths = cfg["seeds"], cfg["width"], cfg["depths"]
-x_train, y_train, _, _ = data.classification_data(cfg["dataset"])
-INITS = {"xavier": "Xavier", "he": "He", "iterative_orthogonalization": "iterative orthogonalization"}
-XAVIER, HE, ORTHOGONAL = INITS.values()
+claim, cfg = session.claim_module, session.sizes  # the claim's tasks, summaries, plots and checks; the preset sizes
+XAVIER, HE, ORTHOGONAL = claim.INITS.values()
 # Every sweep below is a set of tasks, one per configuration with all its seeds batched, each drawing from its own
 # generator; a task loads the training data itself rather than closing over it.
-
-
-def fit(
-    depth: int,
-    init: str,
-    epochs: int,
-    seeds: int,
-    generator: torch.Generator,
-    v_prime: str = v_prime,
-    scale: str = scale,
-    logit_activation: bool = False,
-    **layer,
-) -> train.TrainingResult:
-    """Initialise and train all seeds of one configuration at once (a plain ReLU MLP unless ``layer`` says)."""
-    x, y, _, _ = data.classification_data(cfg["dataset"])
-    spec = nets.NetworkSpec(width, depth, **({"norm": "none", "activation": "relu"} | layer), init=init)
-    return train.fit(
-        x, y, spec, seeds, epochs, generator, lr=cfg["lr"], batch_size=cfg["batch_size"],
-        v_prime=v_prime, scale=scale, init_batch=cfg["init_batch"], logit_activation=logit_activation,
-    )  # fmt: skip
-
 
 # %% [markdown]
 # ## The main runs: Xavier, He and iterative orthogonalization at every depth
@@ -125,36 +91,14 @@ def fit(
 # is the control that separates collinearity from a vanishing signal.
 
 # %%
-# The seed shared by a depth's three runs, from the session's seed, the notebook and the depth alone.
-run_seeds = {d: tasks.task_seed(session.seed, session.notebook, "main: shared draws", {"depth": d}) for d in depths}
-
-
-def history(depth: int, init: str, run_seed: int, seeds: int, generator: torch.Generator) -> pd.DataFrame:
-    """One (depth, init) run, drawing from the depth's shared seed (not from the task's own generator)."""
-    result = fit(depth, init, cfg["epochs"], seeds, seeding.make_generator(run_seed, generator.device))
-    # Computed from the initial hidden weights themselves (the readout is random in every init and is left out).
-    distinct = train.distinct_across_seeds(result.initial_weights[:-1])
-    return result.history.assign(init=INITS[init], message=result.message, seeds_differ=distinct)
-
-
-def by_depth(table: pd.DataFrame, column: str) -> dict[str, dict[int, stats.Estimate]]:
-    """init label -> depth -> mean and CI over seeds of ``column``."""
-    return {
-        label: {d: stats.mean_ci(t[column]) for d, t in rows.groupby("depth")} for label, rows in table.groupby("init")
-    }
-
-
-main_runs = [dict(depth=d, init=init, run_seed=run_seeds[d]) for d in depths for init in INITS]
-main = session.cases("main", history, main_runs, seeds=seeds, shard=seeds)
-messages = {(row.depth, row.init): row.message for row in main.dropna(subset="message").itertuples()}
-final = main[main.epoch == main.groupby(["init", "depth"]).epoch.transform("max")]
-at_init = main[main.epoch == 0]
-loss, gap0, rms0 = by_depth(final, "loss"), by_depth(at_init, "gap"), by_depth(at_init, "rms")
-seed_weights_distinct = bool(main[main.init == ORTHOGONAL].seeds_differ.all())
-same_gap = max(abs(gap0[XAVIER][d].mean - gap0[HE][d].mean) for d in depths)
-print("runs stopped early:", messages or "none")
-print(f"iterative orthogonalization: every pair of seeds starts from different hidden weights: {seed_weights_distinct}")
-print(f"largest difference between the Xavier and He gaps at init: {same_gap:.1e}")
+# claim.history for every (depth, init); a depth's three runs share their draws (sweeps.SharedDraws over the depth).
+main = claim.main_runs(session, v_prime=v_prime, scale=scale)
+runs = claim.summarize_main(main, cfg["depths"])  # estimates over seeds by init and depth, and what they show
+print("runs stopped early:", runs.messages or "none")
+print(
+    "iterative orthogonalization: every pair of seeds starts from different hidden weights:", runs.seed_weights_distinct
+)
+print(f"largest difference between the Xavier and He gaps at init: {runs.same_gap:.1e}")
 
 # %% [markdown]
 # ## Fig. 3a — gap at initialisation, signal scale at initialisation, and loss after training
@@ -163,53 +107,12 @@ print(f"largest difference between the Xavier and He gaps at init: {same_gap:.1e
 # is the control: the RMS of the last hidden layer at initialisation (the input's is 1).
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-style = {"x": "depth", "hue": "init", "hue_order": list(INITS.values()), "marker": "o", **band}
-sns.lineplot(at_init, y="gap", ax=axes[0], **style)
-axes[0].axhline(np.sqrt(1 - 1 / 32), color="gray", ls=":", lw=1)
-axes[0].set(ylabel="orthogonality gap at init (last hidden layer)", title="collinearity at init (Xavier = He)")
-sns.lineplot(at_init, y="rms", ax=axes[1], legend=False, **style)
-axes[1].set(yscale="log", ylabel="RMS at init (last hidden layer)", title="signal scale at init")
-sns.lineplot(final, y="loss", ax=axes[2], legend=False, **style)
-axes[2].axhline(np.log(10), color="gray", ls=":", lw=1, label="log 10 (chance)")
-axes[2].set(yscale="log", ylabel=f"training loss after {cfg['epochs']} epochs", title="loss after training")
-axes[0].legend(title=None, fontsize=8)
-session.save_figure(fig, "05_fig3a_gap_and_loss_vs_depth")
-plt.show()
-fig3a = pd.DataFrame(
-    {
-        (name, label): {d: estimates[label][d].mean for d in depths}
-        for name, estimates in (("gap at init", gap0), ("RMS at init", rms0), ("loss", loss))
-        for label in INITS.values()
-    }
-)
-fig3a.index.name = "depth"
-print(fig3a.to_string(float_format=lambda v: f"{v:.3g}"))
+with session.figure("05_fig3a_gap_and_loss_vs_depth", ncols=3, figsize=(15, 4)) as axes:
+    claim.plot_fig3a(axes, runs, cfg["epochs"], session.band)
+print(runs.fig3a_table().to_string(float_format="{:.3g}".format))
 
 # %%
-shallow, deep = min(depths), max(depths)
-
-
-def rises(estimates: dict[int, stats.Estimate]) -> bool:
-    """The mean rises from each depth to the next."""
-    return all(estimates[a].mean < estimates[b].mean for a, b in zip(depths, depths[1:], strict=False))
-
-
-he_loss_rises = loss[HE][deep].low > loss[HE][shallow].high
-xavier_rms_falls = all(rms0[XAVIER][a].mean > rms0[XAVIER][b].mean for a, b in zip(depths, depths[1:], strict=False))
-he_rms_order_one = all(0.25 < rms0[HE][d].mean < 4 for d in depths)
-gap_rises = gap0[XAVIER][deep].low > gap0[XAVIER][shallow].high  # the CIs over seeds are separated
-print(
-    f"gap at init (Xavier and He, the same draws) higher at depth {deep} than at {shallow}, CIs separated: "
-    f"{gap_rises}; mean rises at every step: {rises(gap0[XAVIER])} (near the ceiling the steps are within noise)"
-)
-print(
-    f"Xavier's RMS at init falls with depth: {xavier_rms_falls} "
-    f"({rms0[XAVIER][shallow].mean:.2g} at depth {shallow}, {rms0[XAVIER][deep].mean:.2g} at depth {deep}); "
-    f"He's stays between 1/4 and 4: {he_rms_order_one}"
-)
-print(f"He's loss after training is higher at depth {deep} than at depth {shallow} (95% CIs apart): {he_loss_rises}")
-print(f"Xavier's loss after training at depth {deep}: {loss[XAVIER][deep]} (chance: log 10 = {np.log(10):.3f})")
+print(claim.fig3a_reading(runs))
 
 # %% [markdown]
 # Xavier and He start from the same collinearity, which rises with depth towards the maximum gap
@@ -222,29 +125,12 @@ print(f"Xavier's loss after training at depth {deep}: {loss[XAVIER][deep]} (chan
 #
 # ## Fig. 3b — while a random-init network trains, its last layer becomes more orthogonal
 
-
 # %%
-def long_run(init: str, seeds: int, generator: torch.Generator) -> pd.DataFrame:
-    return fit(cfg["fig3b_depth"], init, cfg["fig3b_epochs"], seeds, generator).history.assign(init=INITS[init])
-
-
-long_runs = session.grid("fig3b", long_run, seeds=seeds, shard=seeds, init=["xavier", "he"])
-training_change = {}
-for label, run in long_runs.groupby("init"):
-    start, end = (run[run.epoch == e].set_index("seed") for e in (0, run.epoch.max()))
-    # Paired over seeds: each seed's own change from the start to the end of training.
-    training_change[label] = {"loss": stats.mean_ci(end.loss - start.loss), "gap": stats.mean_ci(end.gap - start.gap)}
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-sns.lineplot(long_runs, x="epoch", y="loss", hue="init", ax=axes[0], **band)
-axes[0].set(yscale="log", ylabel="training loss", title=f"depth {cfg['fig3b_depth']}")
-sns.lineplot(long_runs, x="epoch", y="gap", hue="init", ax=axes[1], legend=False, **band)
-axes[1].set(ylabel="orthogonality gap, last hidden layer", title="gap during training")
-session.save_figure(fig, "05_fig3b_training")
-plt.show()
-fig3b_falls = {label: change["loss"].high < 0 and change["gap"].high < 0 for label, change in training_change.items()}
-for label, change in training_change.items():
-    print(f"{label}: change over training, per seed: loss {change['loss']}, gap {change['gap']}")
-    print(f"  {label}: loss and gap both fall (95% CIs below 0): {fig3b_falls[label]}")
+long_runs = claim.fig3b_runs(session, v_prime=v_prime, scale=scale)
+change = claim.training_change(long_runs)  # paired over seeds: each seed's own change from start to end
+with session.figure("05_fig3b_training", ncols=2, figsize=(11, 4)) as axes:
+    claim.plot_fig3b(axes, long_runs, cfg["fig3b_depth"], session.band)
+print(claim.fig3b_reading(change))
 
 # %% [markdown]
 # The paper's Fig. 3b trains its code's Xavier, which is He's variance, so the He run is the check here; the
@@ -254,37 +140,10 @@ for label, change in training_change.items():
 # ## Fig. 4 — training curves: Xavier, He and iterative orthogonalization
 
 # %%
-fig, axes = plt.subplots(1, len(depths), figsize=(3.2 * len(depths), 3.4), sharey=True)
-for ax, depth in zip(axes, depths, strict=True):
-    legend = depth == depths[0]
-    sns.lineplot(main[main.depth == depth], x="epoch", y="loss", hue="init", ax=ax, legend=legend, **band)
-    ax.axhline(np.log(10), color="gray", ls=":", lw=1)
-    ax.set(yscale="log", title=f"depth {depth}", ylabel="training loss")
-axes[0].legend(title=None, fontsize=8)
-fig.suptitle(f"plain ReLU MLP, width {width}, {cfg['dataset']}")
-session.save_figure(fig, "05_fig4_orthogonal_vs_xavier")
-plt.show()
-
-
-def beaten(baseline: str) -> list[int]:
-    """Depths where the orthogonal start's loss CI lies entirely below the baseline's."""
-    return [d for d in depths if loss[ORTHOGONAL][d].high < loss[baseline][d].low]
-
-
-faster_than_xavier, faster_than_he = beaten(XAVIER), beaten(HE)
-speedup_depth = max(faster_than_xavier) if faster_than_xavier else None
-# Where depth itself slows the variance-preserving baseline down: He's loss CI above its CI at the shallowest depth.
-he_slowed = [d for d in depths if loss[HE][d].low > loss[HE][shallow].high]
-for depth in depths:
-    print(
-        f"depth {depth:>2}: Xavier {loss[XAVIER][depth]}, He {loss[HE][depth]}, orthogonal {loss[ORTHOGONAL][depth]}"
-        f" -> faster than Xavier: {depth in faster_than_xavier}, faster than He: {depth in faster_than_he}"
-    )
-print(f"orthogonal start faster than Xavier at depths {faster_than_xavier}, than He at depths {faster_than_he}")
-print(f"NOT faster than He at depths: {[d for d in depths if d not in faster_than_he] or 'none'}")
-print(f"depths where He trains slower than at depth {shallow}: {he_slowed}; orthogonal start faster than He at all of"
-      f" them: {bool(he_slowed) and set(he_slowed) <= set(faster_than_he)}")  # fmt: skip
-
+panels = len(cfg["depths"])
+with session.figure("05_fig4_orthogonal_vs_xavier", ncols=panels, figsize=(3.2 * panels, 3.4), sharey=True) as axes:
+    claim.plot_fig4(axes, main, cfg, session.band)
+print(claim.fig4_reading(runs))
 
 # %% [markdown]
 # Xavier's deep networks stay at chance: there the orthogonal start wins against a vanishing signal as much as
@@ -299,56 +158,16 @@ print(f"depths where He trains slower than at depth {shallow}: {he_slowed}; orth
 # $V' = V$, so that $W = c\,V S^{-1/2} V^\top$ is symmetric positive definite), a random Haar $V'$ (`"haar"`) and
 # the first axes (`"identity"`), each with both scales. Every seed has its own initialisation batch.
 
-
 # %%
-def variant_row(v_prime: str, scale: str, seeds: int, generator: torch.Generator) -> dict:
-    result = fit(
-        cfg["variant_depth"], "iterative_orthogonalization", cfg["variant_epochs"], seeds, generator,
-        v_prime=v_prime, scale=scale,
-    )  # fmt: skip
-    table = result.history
-    last = table[table.epoch == table.epoch.max()]
-    return {
-        "epochs run": int(table.epoch.max()),
-        "loss": last.loss.mean(),
-        "gap at init": table[table.epoch == 0].gap.mean(),
-        "stable": result.message is None,
-        "seeds differ": train.distinct_across_seeds(result.initial_weights[:-1]),
-    }
-
-
-variants = session.grid(
-    "variants", variant_row, seeds=seeds, shard=seeds, v_prime=list(train.V_PRIMES),
-    scale=list(train.ORTHOGONALIZING_SCALES),
-)  # fmt: skip
-variant_stable = {f"{row.v_prime}/{row.scale}": bool(row.stable) for row in variants.itertuples()}
+variants = claim.variant_runs(session)
+variant_summary = claim.summarize_variants(variants)
 print(f"depth {cfg['variant_depth']}, {cfg['variant_epochs']} epochs; loss after training (mean over seeds):")
 variants.set_index(["v_prime", "scale"])
 
-
 # %%
-def shared_batch_init(seeds: int, generator: torch.Generator) -> dict:
-    """Iterative orthogonalization with V' = V and the whole training set as one batch shared by all seeds."""
-    x, _, _, _ = data.classification_data(cfg["dataset"])
-    spec = nets.NetworkSpec(
-        width, cfg["variant_depth"], norm="none", activation="relu", init="iterative_orthogonalization"
-    )
-    shared = train.init_weights(seeds, x.shape[1], spec, generator, x_init=x, v_prime="input")
-    return {"seeds differ": train.distinct_across_seeds(shared[:-1])}
-
-
-shared_distinct = bool(
-    session.cases("shared batch", shared_batch_init, [{}], seeds=seeds, shard=seeds)["seeds differ"][0]
-)
-stable_names = [name for name, ok in variant_stable.items() if ok]
-losses = variants.pivot(index="v_prime", columns="scale", values="loss")
-# Only where both scales trained (an overflow has loss inf).
-scale_gain = (losses["rms"] / losses["paper"]).loc[["sample", "input"]].round(1).where(np.isfinite(losses.max(axis=1)))
-scale_gain = {
-    v_prime: (float(ratio) if np.isfinite(ratio) else "n/a, a run overflowed") for v_prime, ratio in scale_gain.items()
-}
-print(f"stable variants: {stable_names}")
-print(f"loss with the unit-RMS scale / loss with the paper's scale: {scale_gain}")
+shared_distinct = claim.shared_batch_distinct(session)
+print(f"stable variants: {variant_summary['stable_names']}")
+print(f"loss with the unit-RMS scale / loss with the paper's scale: {variant_summary['scale_gain']}")
 print(f"one batch shared by all seeds with V' = V: seeds' hidden weights differ: {shared_distinct}")
 
 # %% [markdown]
@@ -368,30 +187,13 @@ print(f"one batch shared by all seeds with V' = V: seeds' hidden weights differ:
 # BN, Xavier initialisation; numerical rank of the last hidden layer on 64 training images (float32 tolerance) and
 # training loss.
 
-
 # %%
-def support_rows(depth: int, norm: str, seeds: int, generator: torch.Generator) -> pd.DataFrame:
-    """Rank of the last hidden layer at init and loss after training, Xavier, with and without centred BN."""
-    x, y, _, _ = data.classification_data(cfg["dataset"])
-    spec = nets.NetworkSpec(width, depth, norm=norm, centering=True, activation="relu", init="xavier")
-    weights = train.init_weights(seeds, x.shape[1], spec, generator)
-    with torch.no_grad():
-        _, hidden = train.predict(x[:64], weights, spec)
-    result = train.sgd(x, y, weights, spec, cfg["support_epochs"], generator, lr=cfg["lr"])
-    last = result.history[result.history.epoch == result.history.epoch.max()]
-    ranks = metrics.numerical_rank(hidden, precision=torch.float32).numpy()
-    return pd.DataFrame({"seed": last.seed.to_numpy(), "rank at init": ranks, "loss": last.loss.to_numpy()})
-
-
-support = session.grid(
-    "support", support_rows, seeds=seeds, shard=seeds, depth=cfg["support_depths"], norm=["none", "batch"]
+support = claim.support_runs(session)
+bn = claim.rank_and_loss(support)  # at the deepest depth
+print(
+    f"depth {bn['depth']}: rank at init BN {bn['rank_bn']}, no BN {bn['rank_plain']}; "
+    f"loss BN {bn['loss_bn']}, no BN {bn['loss_plain']}"
 )
-support["network"] = support.norm.map({"none": "no BN", "batch": "BN"})
-deepest = max(cfg["support_depths"])
-deep_support = support[support.depth == deepest]
-rank_bn, rank_plain = (stats.mean_ci(deep_support[deep_support.network == k]["rank at init"]) for k in ("BN", "no BN"))
-loss_bn, loss_plain = (stats.mean_ci(deep_support[deep_support.network == k]["loss"]) for k in ("BN", "no BN"))
-print(f"depth {deepest}: rank at init BN {rank_bn}, no BN {rank_plain}; loss BN {loss_bn}, no BN {loss_plain}")
 
 # %% [markdown]
 # **Training speed and $\beta_\sigma$** (2023). The 2023 theory and its official training notebook
@@ -405,79 +207,16 @@ print(f"depth {deepest}: rank at init BN {rank_bn}, no BN {rank_plain}; loss BN 
 # order and in the reverse order, $\sigma(\mathrm{LN}(hW))$.
 
 # %%
-SETUPS = {False: "linear logits", True: "activation on the logits"}
-beta_layer = {"norm": "layer", "centering": True, "order": "act_norm"}
-probe_iso = x_train[:32]
-
-
-def isometry_at_init(activation: str, order: str, seeds: int, generator: torch.Generator) -> dict:
-    probe = data.classification_data(cfg["dataset"])[0][:32]
-    spec = nets.NetworkSpec(width, cfg["beta_depth"], **(beta_layer | {"order": order}), activation=activation)
-    weights = train.init_weights(seeds, probe.shape[1], spec, generator)
-    with torch.no_grad():
-        _, hidden = train.predict(probe, weights, spec)
-    return {
-        "beta_sigma": theory.beta_sigma(activation),
-        "isometry gap at init": metrics.isometry_gap(hidden).mean().item(),
-    }
-
-
-orders = session.grid(
-    "orders", isometry_at_init, seeds=seeds, shard=seeds, activation=cfg["beta_activations"],
-    order=["act_norm", "norm_act"],
-)  # fmt: skip
-orders = orders.pivot(index="activation", columns="order", values="isometry gap at init").loc[cfg["beta_activations"]]
-input_gap = metrics.isometry_gap(probe_iso).item()
-print(f"input's isometry gap: {input_gap:.3g}")
-for order, name in (("act_norm", "theory's order, LN(act(hW))"), ("norm_act", "reverse order, act(LN(hW))")):
-    better = [a for a in orders.index if orders.loc[a, order] < input_gap]
-    singular = [a for a in orders.index if np.isinf(orders.loc[a, order])]
-    print(f"{name}: closer to isometry than the input: {better}; singular Gram: {singular or 'none'}")
+orders = claim.isometry_orders(session)
+print(claim.orders_reading(orders, claim.input_isometry_gap(cfg["dataset"])))
 orders
 
-
 # %%
-def beta_rows(logit_activation: bool, activation: str, seeds: int, generator: torch.Generator) -> pd.DataFrame:
-    result = fit(
-        cfg["beta_depth"], "gaussian", cfg["beta_epochs"], seeds, generator, activation=activation,
-        logit_activation=logit_activation, **beta_layer,
-    )  # fmt: skip
-    floor = train.logit_activation_loss_floor(activation) if logit_activation else 0.0
-    last = result.history.query("epoch == epoch.max()")
-    return last.assign(beta_sigma=theory.beta_sigma(activation), setup=SETUPS[logit_activation], floor=floor)
-
-
-beta_runs = session.grid(
-    "beta", beta_rows, seeds=seeds, shard=seeds, logit_activation=[False, True], activation=cfg["beta_activations"]
-)
-beta_means = beta_runs.groupby(["setup", "activation"])[["beta_sigma", "loss", "floor"]].mean()
-beta_order_spearman_by_setup = {
-    setup: float(spearmanr(beta_means.loc[setup].beta_sigma, beta_means.loc[setup].loss).statistic)
-    for setup in SETUPS.values()
-}
-# Spearman over a handful of activations takes few values (-0.8 is one adjacent swap among 4); a small slack
-# keeps -0.8 computed as -0.7999... on the side it belongs to.
-beta_order_reproduced = {setup: rho <= -0.8 + 1e-9 for setup, rho in beta_order_spearman_by_setup.items()}
-floor_order = float(spearmanr(beta_means.loc[SETUPS[True]].beta_sigma, beta_means.loc[SETUPS[True]].floor).statistic)
-beta_order = list(beta_means.loc[SETUPS[False]].sort_values("beta_sigma").index)
-
-fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-sns.scatterplot(support, x="rank at init", y="loss", hue="network", style="depth", ax=axes[0], s=60)
-axes[0].set(ylabel=f"training loss after {cfg['support_epochs']} epochs", title="rank at init vs trainability (Xavier)")
-sns.pointplot(beta_runs, x="activation", y="loss", hue="setup", order=beta_order, ax=axes[1], dodge=0.2, **band)
-floors = beta_means.loc[SETUPS[True]].reindex(beta_order).query("floor > 0")
-axes[1].scatter(floors.index, floors.floor, marker="_", s=400, color="gray", label="loss floor, activation on logits")
-axes[1].set(
-    ylabel=f"training loss after {cfg['beta_epochs']} epochs",
-    title=f"LN after the activation, depth {cfg['beta_depth']}; ordered by beta_sigma",
-)  # fmt: skip
-axes[1].legend(fontsize=8)
-session.save_figure(fig, "05_supporting")
-plt.show()
-print(beta_means.unstack("setup")["loss"].loc[beta_order].assign(beta_sigma=beta_means.loc[SETUPS[False]].beta_sigma))
-for setup, rho in beta_order_spearman_by_setup.items():
-    print(f"{setup}: Spearman(beta_sigma, loss) = {rho:+.2f}; ordered (rho <= -0.8): {beta_order_reproduced[setup]}")
-print(f"the loss floors alone (activation on the logits): Spearman(beta_sigma, floor) = {floor_order:+.2f}")
+beta_runs = claim.beta_runs(session, v_prime=v_prime, scale=scale)
+beta = claim.summarize_beta(beta_runs)  # Spearman(beta_sigma, loss) per setup, and that of the loss floors alone
+with session.figure("05_supporting", ncols=2, figsize=(12, 4)) as axes:
+    claim.plot_supporting(axes, support, beta_runs, beta, cfg, session.band)
+print(claim.beta_reading(beta))
 
 # %% [markdown]
 # Rank and trainability go together: without BN the deep network's representation is rank-deficient at
@@ -496,55 +235,15 @@ print(f"the loss floors alone (activation on the logits): Spearman(beta_sigma, f
 # Tolerances are 95% confidence intervals over seeds (Student $t$); changes during training are paired per seed.
 
 # %% tags=["nbval-check-output"]
-numbers = {
-    "loss_xavier": {d: e.mean for d, e in loss[XAVIER].items()},
-    "loss_he": {d: e.mean for d, e in loss[HE].items()},
-    "loss_orthogonal": {d: e.mean for d, e in loss[ORTHOGONAL].items()},
-    "gap_at_init": {d: e.mean for d, e in gap0[XAVIER].items()},
-    "gap_at_init_orthogonal": {d: e.mean for d, e in gap0[ORTHOGONAL].items()},
-    "rms_at_init": {label: {d: e.mean for d, e in rms0[label].items()} for label in INITS.values()},
-    "speedup_depth": speedup_depth,
-    "faster_than_he_depths": faster_than_he,
-    "he_slowed_depths": he_slowed,
-    "seed_weights_distinct": seed_weights_distinct,
-    "v_prime_stable": variant_stable,
-    "variant_loss": {f"{row.v_prime}/{row.scale}": row.loss for row in variants.itertuples()},
-    "beta_order_spearman_by_setup": beta_order_spearman_by_setup,
-    "beta_order_reproduced": beta_order_reproduced,
-    "beta_order_spearman_of_loss_floors": floor_order,
-    "fig3b_loss_and_gap_fall": fig3b_falls,
-}
-print("Xavier loss by depth:", ", ".join(f"{d}: {e.mean:.1f}" for d, e in loss[XAVIER].items()))
-print("He loss below 2.2 at every depth:", all(e.mean < 2.2 for e in loss[HE].values()))
-print("orthogonal loss below 1 at every depth:", all(e.mean < 1 for e in loss[ORTHOGONAL].values()))
-print(f"orthogonal start faster than Xavier at every depth: {faster_than_xavier == depths}")
-print(f"seeds' initial weights differ: {seed_weights_distinct}")
-print(f"stable V' variants: {sorted({name.split('/')[0] for name in stable_names})}")
+print("Xavier loss by depth:", ", ".join(f"{d}: {e.mean:.1f}" for d, e in runs.loss[XAVIER].items()))
+print("He loss below 2.2 at every depth:", all(e.mean < 2.2 for e in runs.loss[HE].values()))
+print("orthogonal loss below 1 at every depth:", all(e.mean < 1 for e in runs.loss[ORTHOGONAL].values()))
+print(f"orthogonal start faster than Xavier at every depth: {runs.faster_than_xavier == cfg['depths']}")
+print(f"seeds' initial weights differ: {runs.seed_weights_distinct}")
+print(f"stable V' variants: {sorted({name.split('/')[0] for name in variant_summary['stable_names']})}")
 
 # %%
-checks = {
-    "no main run stopped on a non-finite loss": not messages,
-    "iterative orthogonalization: the seeds' initial hidden weights differ": seed_weights_distinct,
-    "Xavier and He (same draws): gap at init higher at the deepest than at the shallowest depth (CIs apart)": (
-        gap_rises
-    ),
-    "Xavier: last hidden layer's RMS at init falls with depth": xavier_rms_falls,
-    "He: last hidden layer's RMS at init stays between 1/4 and 4": he_rms_order_one,
-    "He (same gap, order-one signal): loss after training higher at the deepest than at the shallowest depth": (
-        he_loss_rises
-    ),
-    "He training (the official code's baseline): loss falls and the last layer's gap falls": fig3b_falls[HE],
-    "orthogonal start: lower loss than Xavier at every depth": faster_than_xavier == depths,
-    f"orthogonal start: lower loss than He at every depth where He's loss is above its depth-{shallow} CI": bool(
-        he_slowed
-    )
-    and set(he_slowed) <= set(faster_than_he),
-    "BN keeps a higher rank at init and trains better": rank_bn.low > rank_plain.high and loss_bn.high < loss_plain.low,
-}
-supporting = {"orthogonal start: lower loss than He at every depth": faster_than_he == depths} | {
-    f"training speed ordered by beta_sigma (2023), {setup}": ok for setup, ok in beta_order_reproduced.items()
-}
-session.finish(checks, numbers, supporting=supporting)
+session.finish(*claim.checks(runs, change, variant_summary, bn, beta))
 
 # %% [markdown]
 # ## Deviations from the paper
