@@ -9,7 +9,8 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("torch._C", "pandas.core.frame", "scipy.stats", "matplotlib.pyplot", "normprop.nets", "normprop.metrics")
+# Modules that only a real (not a lazy) import of torch, pandas, scipy.stats, matplotlib or a science module brings in.
+HEAVY = ("torch._C", "pandas.core.frame", "scipy.stats._stats_py", "matplotlib.pyplot", "normprop.activations")
 PROBE = (
     "import json, sys\n"
     "import normprop, normprop.repro.cli\n"
