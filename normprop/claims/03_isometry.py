@@ -58,8 +58,9 @@ CLAIM = Claim(
     title="Normalization and activation bias the Gram matrix towards isometry, over the first layers at the "
     "mean-field rate",
     statement="In random MLPs with layer normalization and centred activations, the isometry gap of the "
-    "representations falls with depth; over the first five layers at the rate the activation's mean-field "
-    "correlation map predicts, later (layers 5-30, d <= 1000) slower than the map, a lag that shrinks with width; "
+    "representations falls with depth; over the first five layers at d >= 512 at the rate the activation's "
+    "mean-field correlation map predicts, later (layers 5-30, d <= 1000) or narrower slower than the map, a lag "
+    "that shrinks with width; "
     "Theorem 1's beta_sigma = 2 - c_1^2 / sum_{k>=1} c_k^2 bounds that rate from below and orders the final gaps "
     "at gain 1 (not the rates across activations and gains); normalization itself never decreases isometry.",
     citations=CITATIONS,
