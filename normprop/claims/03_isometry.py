@@ -68,7 +68,7 @@ CLAIM = Claim(
     figures={
         "03_correlation_maps": "2023, dual kernels and the beta table",
         "03_isometry_vs_depth": "2023 Fig. 1-2 (validation MLP)",
-        "03_rates": "2023 Thm. 1 bound vs the mean-field rate, layers 0..5, per width (not a paper figure)",
+        "03_rates": "2023 Thm. 1 bound vs the mean-field rate (not a paper figure)",
         "03_normalisation": "2023, normalization never decreases isometry (lemma); the official plot",
         "03_ablations": "2023 ablations (centering, normalization, order, gain, Hermite, width)",
     },
