@@ -328,3 +328,29 @@ def per_seed_decay_rate(table: pd.DataFrame, column: str, last_layer: int, confi
     """
     window = table[table["layer"] <= last_layer]
     return per_seed_slope(window.assign(**{column: -np.log(window[column])}), "layer", column, confidence)
+
+
+# --- added for notebook 03 (wave 2) ---
+
+
+def compare_window_rates(
+    table: pd.DataFrame, measured: str, predicted: str, first_layer: int, last_layer: int, confidence: float = 0.95
+) -> RateComparison:
+    """:func:`compare_decay_rates` over the layers ``first_layer..last_layer`` only (a later window of the same
+    per-layer table): both columns' rates ``-d log(y) / d layer`` fitted per seed over that slice, paired by seed."""
+    if last_layer - first_layer < 2:
+        raise ValueError(f"a window needs at least three layers, got {first_layer}..{last_layer}")
+    window = table[table["layer"] >= first_layer]
+    return compare_decay_rates(window, measured, predicted, last_layer, confidence)
+
+
+def rate_resolved(comparison: RateComparison) -> bool:
+    """Whether a measured / predicted rate ratio is a number: both rates' intervals over seeds exclude zero (the
+    chain decays, measurably, and so does its prediction). Otherwise the ratio is 0/0-like noise and is reported as
+    unresolved, never averaged into a range."""
+    return bool(comparison.measured.low > 0 and comparison.predicted.low > 0)
+
+
+def half_width(estimate: Estimate) -> float:
+    """Half the width of an interval (at least 1e-300): the unit of a :class:`Check`'s margin."""
+    return _half_width(estimate)

@@ -13,14 +13,20 @@
 # ---
 
 # %% [markdown]
-# # 03 · Normalization + activation bias the Gram matrix towards isometry, at the rate of the mean-field correlation map
+# # 03 · Normalization + activation bias the Gram matrix towards isometry, over the first layers at the rate of the mean-field correlation map
 #
 # **Claim.** In a random MLP with layer normalization (LN) and a centred activation, the Gram matrix of a batch
-# becomes isometric (a multiple of the identity) with depth, at the rate that the activation's mean-field
-# correlation map predicts when it is iterated from the batch's own correlations. Theorem 1's
-# $\beta_\sigma = 2 - c_1^2 / \sum_{k\ge1} c_k^2 \in [1, 2]$, set by the Hermite coefficients, bounds that rate from
-# below and orders the activations: linear activations do not help ($\beta_\sigma = 1$), more non-linear ones
-# contract faster. Normalization itself never decreases isometry.
+# becomes isometric (a multiple of the identity) with depth. Over the first five layers (the transient from the
+# spiked input) and at the main width and wider ($d \ge 512$ quick, $d \ge 1000$ paper) it does so at the rate that the
+# activation's mean-field correlation map predicts when it is iterated from the batch's own correlations (the median
+# over activations; heavy-tailed exp approaches it only at the widest width); later
+# (layers 5-30), and at narrower widths already in the first layers, a finite-width chain decays *slower* than the
+# map, a lag that shrinks as the width grows (measured per window and width below). Theorem 1's
+# $\beta_\sigma = 2 - c_1^2 / \sum_{k\ge1} c_k^2 \in [1, 2]$, set by the Hermite coefficients, bounds the rate from
+# below; it orders the final gaps of the activations at gain 1 and the rates of one activation over its gains, but
+# not the rates across activations once gains are included ($\tanh(4x)$, $\beta_\sigma = 1.25$, decays faster than
+# ReLU, 1.27, and exp, 1.42). Linear activations do not help ($\beta_\sigma = 1$). Normalization itself never
+# decreases isometry.
 #
 # **Paper.** A. Joudaki, H. Daneshmand, F. Bach. *On the impact of activation and normalization in obtaining
 # isometric embeddings at initialization.* NeurIPS 2023. [arXiv:2305.18399](https://arxiv.org/abs/2305.18399).
@@ -56,7 +62,6 @@ if "google.colab" in sys.modules:
     os.chdir("/content/normprop/notebooks")
 
 # %%
-import matplotlib.pyplot as plt
 from IPython.display import display
 
 import normprop as npp
@@ -102,7 +107,8 @@ chains["order"].round(3)
 
 # %% [markdown]
 # The gap falls fastest for the most non-linear activations and not at all for the identity (and He1), and the
-# final gaps are ordered by $\beta_\sigma$ up to a finite-width floor where the fastest activations all end. The
+# final gaps at gain 1 are ordered by $\beta_\sigma$ (Spearman printed above) up to a finite-width floor where the
+# fastest activations all end. The
 # identity's potential even *grows* slowly: at finite width a linear chain drifts towards collinearity, exactly as
 # the vanilla chain of notebook 01 does. The dotted mean-field chains run close to the measured ones until these
 # reach the floor; the dashed bound lies above every mean-field chain (Theorem 1; checked for every seed, layer,
@@ -123,7 +129,10 @@ chains["order"].round(3)
 #
 # The window: $L$ is at most `fit_layers` and ends before the measured potential (seed mean) falls below
 # 3× the finite-width floor, the potential of $n$ independent Gaussian vectors in $\mathbb R^d$ (where He2, whose mean
-# field is isometric after a few layers, stays). Activations without a defined ratio are listed with the reason:
+# field is isometric after a few layers, stays). A ratio is a number only where both rates' intervals over seeds
+# exclude zero; otherwise it is **unresolved** (a slow decay lost in the seeds' noise, e.g. sigmoid and
+# $\tanh(x/2)$ at the quick sizes): it is reported so, never as a number, and left out of every median and range.
+# Activations without a defined ratio are listed with the reason:
 # linear ones (the mean field predicts no decay, 0/0) and He2/He3 ($\beta_0 = 0$: infinite asymptotic rate, the
 # mean-field correlations fall faster than exponentially). The gain ablation $\tanh(\alpha x)$ is included, since
 # there the bound is furthest from the measurement. Since the mean field is an infinite-width prediction, the last
@@ -138,16 +147,25 @@ display(rates["rate_table"].round(3))
 rates["ratio_by_width"].round(3)
 
 # %% [markdown]
-# The measured rates follow the mean-field rates, not the bound (median $|\log|$ ratio printed above: below 0.1 for
-# the mean field, 0.5 to 0.7, a factor of about 1.6 to 2, for the bound). The bound is only a bound: every measured rate with
-# $\beta_\sigma \ge 1.05$ lies above it, by the printed factors. $\tanh(x/2) = 2\,\mathrm{sigmoid}(x) - 1$, so those two
-# rows share $\beta_\sigma$ and the mean-field rate; for such slow decays five layers resolve the rate poorly (the
-# widest intervals), so their ratios are the least precise in the table; with few seeds a measured rate can even
-# come out negative, and is then left out of the medians (printed above).
+# Over this early window the measured rates follow the mean-field rates, not the bound (median $|\log|$ ratio printed
+# above: below 0.1 for the mean field, 0.5 to 0.7, a factor of about 1.6 to 2, for the bound). The bound is only a
+# bound, and what holds at every seed of the ledger is that no measured rate with $\beta_\sigma \ge 1.05$ lies
+# *significantly* below it (the upper end of each interval reaches it; the check below). The point estimates usually
+# lie above it, by the printed factors, but not at every seed: at seed 1 of the quick ledger SiLU's came out at 0.93
+# times the bound, inside its interval. $\tanh(x/2) = 2\,\mathrm{sigmoid}(x) - 1$, so those two rows share $\beta_\sigma$
+# and the mean-field rate; for such slow decays five layers do not resolve the rate at the quick sizes (unresolved).
+#
+# $\beta_\sigma$ does not order the rates across activations once the gains are in: the printed Spearman correlation of
+# $\beta_\sigma$ with the measured rate is well below 1, and $\tanh(4x)$ ($\beta_\sigma = 1.25$) decays about twice as fast as
+# ReLU (1.27) and exp (1.42). What it orders is the final gap at gain 1 (the Spearman correlation of the previous
+# section, near $-1$) and the rate of tanh over its gains (ablation 4); the mean-field map, not $\beta_\sigma$, sets the
+# rate.
 #
 # Where a measured rate falls outside the seeds' interval around the mean field, it is mostly *slower* (lists
 # above); these are findings, reported, not counted as passes. Among the activations with $\beta_\sigma \ge 1.05$, exp
-# lags most. Finite width is the likely cause, and the right panel tests it: the lag closes as the width grows.
+# lags most. Finite width is the likely cause, and the right panel tests it: the lag closes as the width grows. At
+# the widest width the three ratios are 0.92-1.00 at the ledger's seeds, within the seeds' interval at some seeds
+# and not at others (exp stays up to about 8% slow at $d = 4096$): that agreement is a supporting line, not a check.
 # exp's outputs are heavy-tailed ($\mathbb E\sigma^4/(\mathbb E\sigma^2)^2 = e^4 \approx 55$, against 6 for ReLU), so a
 # layer of width $d$ fluctuates like a much narrower one, and exp needs the widest layers to reach its mean field.
 #
@@ -205,10 +223,8 @@ normalisation["last"].round(4)
 
 # %%
 ablations = claim.ablations(session, chains["runs"], rates["gain_runs"])
-fig, axes = plt.subplots(2, 3, figsize=(15, 8))  # two rows: session.figure draws one
-claim.plot_ablations(axes, ablations, band)
-session.save_figure(fig, "03_ablations")
-plt.show()
+with session.figure("03_ablations", ncols=3, nrows=2, figsize=(15, 8)) as axes:
+    claim.plot_ablations(axes, ablations, band)
 print(claim.ablations_reading(ablations, rates))
 
 # %% [markdown]
@@ -221,22 +237,56 @@ print(claim.ablations_reading(ablations, rates))
 # finite-width gap follows the mean-field curve until it reaches a floor that falls as the width grows, while the
 # mean-field gap keeps falling.
 #
+# ## The rate by window of depth and by width
+#
+# The rates above are fitted over layers $0..5$. The same per-layer tables give the rate over later windows of depth
+# at no extra cost: **early** layers $0..5$, **middle** $5..15$, **late** $15..30$, each cut, as before, where the measured
+# potential falls below 3× the finite-width floor, and each compared with the mean-field chain over the same layers
+# (paired per seed). Widths: every activation and gain at the main width; ReLU at every width of the ablations (its
+# runs carry their mean-field chain); tanh at the widest ablation width when it is wider than the main one (one
+# extra sweep, `window_widths`, paper preset only). An entry is unresolved when the window has fewer than three
+# layers above the floor (fast activations reach it early) or a rate's interval reaches zero.
+
+# %%
+windows = claim.rates_by_window(session, chains, rates, ablations)
+print(claim.windows_reading(windows, cfg))
+claim.window_summary(windows)
+
+# %% [markdown]
+# The agreement with the mean field belongs to the early window. Past it, the finite-width chains decay slower than
+# the map: at the main width the middle-window ratios are mostly below 1, several with a paired interval excluding 1
+# (quick seed 0: ReLU 0.86, exp 0.62, $\tanh(2x)$ 0.84; in the paper preset at $d = 1000$ the referee measured ReLU
+# layers 8-12 at 0.80 and tanh layers 15-30 at 0.82), while the potential is still far above its floor, so the floor
+# cut is not the cause. The lag shrinks with the width: ReLU's ratio over layers $5..15$ rises with $d$ (table), and
+# at $d = 4000$ (paper) the later ratios recover to about 0.87-0.99. Narrow chains lag even in the early window
+# (quick seed 0: ReLU 0.41 at $d = 64$, 0.81 at $d = 256$, 1.04 at $d = 512$). So the claim "at the mean-field rate" is
+# stated over layers $0..5$ at the main width and wider; for layers $5..30$ it holds only approximately and only at
+# the widest widths, and two supporting lines of the claim check report it.
+#
 # ## Summary and claim check
 #
 # Tolerances: 95% confidence intervals over seeds (Student $t$) for rates and gaps (paired per seed for the
 # measured - mean-field difference); the identity residual is compared with a float64 round-off tolerance. The
 # decay rate is compared with Theorem 1's bound only for activations with $\beta_\sigma \ge 1.05$ (slower ones barely
 # move in the window). Which prediction the rates follow is decided by the median $|\log(\text{measured}/\text{predicted})|$
-# over all activations and gains with a ratio. The mean field is an infinite-width theory, so what is checked at
-# finite width is that a lag behind it (a ratio whose paired interval excludes 1 at the narrowest width) shrinks as
+# over all activations and gains with a resolved ratio, in the early window. The mean field is an infinite-width
+# theory, so what is checked at finite width is that a lag behind it (a ratio whose paired interval excludes 1 at the
+# narrowest width) exists at all (the check fails if nothing lags: there would be nothing to shrink) and shrinks as
 # the width grows; agreement within the seeds' interval, at the main and at the widest width, is reported as a
 # supporting finding (a "no" there is a finite-width lag, quantified by `rate_ratio_to_mean_field`).
+#
+# **Across seeds (quick ledger, seeds 0-5 of 0-9 run by the time of this commit).** Every verdict check held at 6 of 6
+# seeds; the closest were the bound check (margin 0.80 half widths) and the finite-width lag check (0.75). The
+# supporting lines do not hold across seeds, as the windows table says: agreement within the seeds' interval at the
+# main width for every resolved activation 0 of 6 (exp lags), at $d = 4096$ 2 of 6, and every middle/late ratio at
+# least 0.9 0 of 6 (ReLU over layers $5..15$: 0.84-0.98 at $d = 512$, 0.44-0.80 at $d = 64$; early window at $d = 64$:
+# 0.41-0.86). The paper preset's ledger was not run (one paper run takes about 17 minutes on this loaded machine).
 
 # %% tags=["nbval-check-output"]
 print(claim.summary(beta, chains, rates, normalisation))
 
 # %%
-session.finish(*claim.checks(beta, chains, rates, normalisation, ablations, cfg))
+session.finish(*claim.checks(beta, chains, rates, normalisation, ablations, windows, cfg))
 
 # %% [markdown]
 # ## Deviations from the paper and the official code
@@ -254,7 +304,9 @@ session.finish(*claim.checks(beta, chains, rates, normalisation, ablations, cfg)
 # - **A fitted rate, its window and a floor.** The paper fits no rate. Here a rate is the per-seed slope of
 #   $-\log\gamma$ over the first `fit_layers` = 5 layers (the transient from the spiked input), cut where the measured
 #   potential falls below 3x the potential of $n$ independent Gaussian vectors in $\mathbb R^d$; the factor 3 is a
-#   choice; the `layers 0..` columns above show where it cut a window.
+#   choice; the `layers 0..` columns above show where it cut a window. The verdict's rate claims are over this early
+#   window; the middle (5..15) and late (15..30) windows are reported per width and are supporting: there the chains
+#   lag the map at $d \le 1000$.
 # - **Float64 Cholesky gaps.** The official code takes eigenvalues of a float32 Gram; here every gap is a float64
 #   log-determinant (see `metrics.isometry_gap`), which changes nothing visible at these condition numbers.
 # - **The activation never touches the logits.** The official training MLP applies the activation to the output

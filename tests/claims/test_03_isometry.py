@@ -20,17 +20,17 @@ TINY = {
     "seeds": 3,
     "width": 32,
     "depth": 8,
-    "ablation_widths": [16, 32],
+    "ablation_widths": [16, 64],
     "rate_widths": [16, 64],
 }
 CHECK_NAMES = [
     "beta_sigma matches the paper's values",
     "all final gaps finite",
-    "final gaps ordered by beta_sigma (Spearman <= -0.8)",
+    "final gaps ordered by beta_sigma at gain 1 (Spearman <= -0.8)",
     "Theorem 1's bound holds for the mean-field chain (every seed, layer, activation, gain)",
     "decay at least Theorem 1's bound log(beta_sigma) (CI upper end)",
-    "rates nearer the mean-field prediction than the bound (median |log ratio|)",
-    "finite-width lag behind the mean field shrinks with width (cases outside the CI at the narrowest width)",
+    "rates nearer the mean-field prediction than the bound (early window, median |log ratio|)",
+    "finite-width lag: some case lags the mean field at the narrowest width, and every lag shrinks at the widest",
     "He1 (linear) does not become isometric",
     "normalisation never hurts (exact identity)",
     "no centering: relu, exp, sigmoid do not converge",
@@ -154,6 +154,55 @@ def test_compare_with_mean_field_pairs_the_rates_or_says_why_not():
     assert "finite-width floor by layer 2" in claim.compare_with_mean_field(table, "relu", 1.0, 2.0, 5)
 
 
+def test_compare_window_rates_fits_only_the_slice():
+    bent = decaying_table({0: 0.2, 1: 0.3, 2: 0.4}, layers=10, until=4)  # decays to layer 4, flat after
+    bent["mean-field potential"] = bent.potential * np.exp(-0.1 * bent.layer)
+    early = analysis.compare_window_rates(bent, "potential", "mean-field potential", 0, 4)
+    assert early.measured.mean == pytest.approx(0.3) and early.predicted.mean == pytest.approx(0.4)
+    late = analysis.compare_window_rates(bent, "potential", "mean-field potential", 4, 10)
+    assert late.measured.mean == pytest.approx(0.0, abs=1e-12) and late.predicted.mean == pytest.approx(0.1)
+    assert analysis.rate_resolved(early) and not analysis.rate_resolved(late)
+    with pytest.raises(ValueError, match="three layers"):
+        analysis.compare_window_rates(bent, "potential", "mean-field potential", 3, 4)
+    assert analysis.half_width(analysis.Estimate(1.0, 0.5, 1.5, 3)) == 0.5
+
+
+def test_rate_windows_and_compare_in_window_mark_what_is_unresolved():
+    assert claim.rate_windows(5, 30) == {"early": (0, 5), "middle": (5, 15), "late": (15, 30)}
+    table = decaying_table({0: 0.2, 1: 0.3, 2: 0.4}, layers=12, until=12)
+    table["mean-field potential"] = table.potential
+    middle = claim.compare_in_window(table, "relu", 1.0, 1e-6, 5, 12)
+    assert middle.ratio == pytest.approx(1.0) and middle.last_layer == 12 and claim.ratio_entry(middle) == middle.ratio
+    assert claim.compare_in_window(table, "identity", 1.0, 1e-6, 5, 12).startswith("linear")
+    assert "fewer than 3 layers" in claim.compare_in_window(table, "relu", 1.0, 1e-6, 15, 30)
+    assert "fewer than 3 layers" in claim.compare_in_window(table, "relu", 1.0, 1.0, 5, 12)  # floor reached early
+    flat = decaying_table({0: 0.01, 1: -0.01, 2: 0.0}, layers=12)
+    flat["mean-field potential"] = flat.potential
+    assert "interval reaches 0" in claim.compare_in_window(flat, "relu", 1.0, 1e-6, 0, 12)
+    assert claim.ratio_entry("why").startswith("unresolved: ")
+
+
+def comparison(ratio: float, low: float, high: float) -> analysis.RateComparison:
+    """A comparison whose predicted rate is 1 and whose paired difference is [low, high] - 1, ratio ``ratio``."""
+    one = analysis.Estimate(1.0, 0.9, 1.1, 5)
+    return analysis.RateComparison(
+        analysis.Estimate(ratio, ratio - 0.1, ratio + 0.1, 5),
+        one,
+        analysis.Estimate(ratio - 1, low - 1, high - 1, 5),
+        5,
+    )
+
+
+def test_lag_shrinks_fails_when_nothing_lags_or_a_lag_grows():
+    lag, close, agree = comparison(0.5, 0.4, 0.6), comparison(0.9, 0.85, 0.95), comparison(1.0, 0.9, 1.1)
+    shrinks = claim.lag_shrinks({("a", 16): lag, ("a", 64): close, ("b", 16): agree, ("b", 64): agree}, 16, 64)
+    assert shrinks and shrinks.margin > 0
+    nothing = claim.lag_shrinks({("a", 16): agree, ("a", 64): agree}, 16, 64)
+    assert not nothing and nothing.margin < 0
+    grows = claim.lag_shrinks({("a", 16): close, ("a", 64): lag}, 16, 64)
+    assert not grows and grows.margin < 0
+
+
 def test_chain_sizes_come_from_the_preset():
     sizes = npp.load_preset("03", "quick")
     assert claim.chain_sizes(sizes) == {"n": 10, "width": 512, "depth": 30, "spike": 10.0}
@@ -187,6 +236,7 @@ def results(tmp_path_factory):
         rates = claim.rate_comparison(session, beta, chains)
         normalisation = claim.normalisation(session)
         ablations = claim.ablations(session, chains["runs"], rates["gain_runs"])
+        windows = claim.rates_by_window(session, chains, rates, ablations)
         session.close()
         yield {
             "session": session,
@@ -195,6 +245,7 @@ def results(tmp_path_factory):
             "rates": rates,
             "normalisation": normalisation,
             "ablations": ablations,
+            "windows": windows,
         }
 
 
@@ -202,7 +253,7 @@ def test_figure_functions_run_the_sweeps_and_summarise_them(results):
     session, chains, rates = results["session"], results["chains"], results["rates"]
     assert list(session.sweeps) == [
         "floors", "activations", "gains", "rate_widths", "stages",
-        "centering", "no_norm", "order", "ablation_widths", "ablation_mean_field",
+        "centering", "no_norm", "order", "ablation_widths", "ablation_mean_field", "window_widths",
     ]  # fmt: skip
     names = claim.ACTIVATIONS + claim.HERMITE
     assert sorted(chains["final_gap"]) == sorted(names) and sorted(chains["order"].index) == sorted(names)
@@ -217,7 +268,15 @@ def test_figure_functions_run_the_sweeps_and_summarise_them(results):
     assert sorted(ablations["uncentred_final"]) == sorted(
         f"{name}, {state}" for name in ["relu", "exp", "sigmoid"] for state in ["centred", "not centred"]
     )
-    assert set(ablations["widths"].run) == {"d = 16", "d = 32", "mean field"}
+    assert set(ablations["widths"].run) == {"d = 16", "d = 64", "mean field"}
+    windows = results["windows"]
+    cases = {"relu": {"d = 32", "d = 16", "d = 64"}, "tanh": {"d = 32", "d = 64"}, "exp": {"d = 32"}}
+    for case, widths in cases.items():
+        assert set(windows["record"][case]) == {"early", "middle", "late"}
+        assert all(set(per_width) == widths for per_width in windows["record"][case].values())
+    assert windows["record"]["identity"]["early"]["d = 32"].startswith("unresolved: linear")
+    assert (windows["table"].ratio.isna() == (windows["table"].unresolved != "")).all()
+    assert "tanh(4x)" in windows["record"]
     assert "run" not in rates["gain_runs"] and set(ablations["gain"].run) == {
         "tanh(0.5 x)",
         "tanh(1 x)",
@@ -251,6 +310,11 @@ def test_readings_and_summary_print_the_numbers(results):
     reading = claim.rates_reading(rates, sizes).splitlines()
     assert reading[0].startswith("median |log(measured / predicted)|") and reading[-1].startswith("no ratio for ")
     assert "LN layers" in claim.normalisation_reading(results["normalisation"], sizes)
+    window_lines = claim.windows_reading(results["windows"], sizes).splitlines()
+    assert len(window_lines) == 3 * 3 and window_lines[0].strip().startswith("early (layers 0..5), d = 32: ")
+    summary_table = claim.window_summary(results["windows"])
+    assert list(summary_table.columns) == ["early", "middle", "late"]
+    assert summary_table.loc[("identity", 32), "early"] == "unresolved"
     assert claim.ablations_reading(results["ablations"], rates).endswith(
         "final gap " + format(results["ablations"]["mean_field_final"], ".2e")
     )
@@ -259,7 +323,7 @@ def test_readings_and_summary_print_the_numbers(results):
 
 
 def checks_of(results, **changes):
-    parts = {key: results[key] for key in ("beta", "chains", "rates", "normalisation", "ablations")}
+    parts = {key: results[key] for key in ("beta", "chains", "rates", "normalisation", "ablations", "windows")}
     for key, value in changes.items():
         part, _, field = key.partition("__")
         parts[part] = value if not field else {**parts[part], field: value}
@@ -268,19 +332,24 @@ def checks_of(results, **changes):
 
 def test_checks_keep_their_names_and_record_the_numbers(results):
     checks, numbers, supporting = checks_of(results)
-    assert list(checks) == CHECK_NAMES and all(isinstance(ok, bool) for ok in checks.values())
+    assert list(checks) == CHECK_NAMES and all(isinstance(ok, bool | analysis.Check) for ok in checks.values())
+    assert isinstance(checks["no centering: relu, exp, sigmoid do not converge"], analysis.Check)
     assert sorted(numbers) == sorted(
         [
             "beta_sigma", "final_gap", "decay_rate", "spearman_beta_final_gap", "normalisation_identity_residual",
             "official_plot_ratio", "rate_ratio_to_mean_field", "rate_ratio_to_bound", "rate_ratio_excluded",
-            "rate_ratio_to_mean_field_by_width", "order_matches_beta", "normalisation_never_hurts",
+            "rate_ratio_to_mean_field_by_width", "rate_ratio_by_window", "order_matches_beta",
+            "normalisation_never_hurts",
         ]
     )  # fmt: skip
     assert numbers["decay_rate"] == {name: e.mean for name, e in results["chains"]["rates"].items()}
     assert list(supporting) == [
-        "measured rate within the seed CI of the mean field at d = 32, every activation with a ratio",
+        "measured rate within the seed CI of the mean field at d = 32, every resolved activation",
         "measured rate within the seed CI of the mean field at d = 64 (relu, exp, tanh(4x))",
+        "middle and late windows: every resolved ratio within the seed CI of the mean field at d = 32",
+        "middle and late windows: every resolved ratio at least 0.9",
     ]
+    assert numbers["rate_ratio_by_window"] is results["windows"]["record"]
     assert checks["beta_sigma matches the paper's values"] and checks["normalisation never hurts (exact identity)"]
     assert checks["Theorem 1's bound holds for the mean-field chain (every seed, layer, activation, gain)"]
 
@@ -294,7 +363,7 @@ def test_checks_fail_on_data_that_should_fail(results):
     name = "Theorem 1's bound holds for the mean-field chain (every seed, layer, activation, gain)"
     assert not checks_of(results, rates__mean_field_over_bound=1.01)[0][name]
     assert not checks_of(results, rates__follows="the bound")[0][
-        "rates nearer the mean-field prediction than the bound (median |log ratio|)"
+        "rates nearer the mean-field prediction than the bound (early window, median |log ratio|)"
     ]
     final_gap = {**results["chains"]["final_gap"], "relu": analysis.Estimate(math.inf, math.inf, math.inf, 3)}
     assert not checks_of(results, chains__final_gap=final_gap)[0]["all final gaps finite"]
