@@ -314,3 +314,19 @@ def per_seed_exponent(table: pd.DataFrame, x: str, y: str, confidence: float = 0
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = table.assign(**{f"log {x}": np.log(table[x]), f"log {y}": np.log(table[y])})
     return per_seed_slope(logs, f"log {x}", f"log {y}", confidence)
+
+
+# --- added for notebook 01 (wave 2) ---
+
+
+def reaches_below(estimate: Estimate, threshold: float) -> Check:
+    """Holds when the interval reaches down to ``threshold`` (``low <= threshold``): the data do not exclude a value
+    at or below it, as when a measured exponent is tested against a bound it may not exceed. Margin
+    ``(threshold - low) / half width`` (negative: the whole interval lies above ``threshold`` by that much)."""
+    return Check(bool(estimate.low <= threshold), float((threshold - estimate.low) / _half_width(estimate)))
+
+
+def reaches_above(estimate: Estimate, threshold: float) -> Check:
+    """Holds when the interval reaches up to ``threshold`` (``high >= threshold``): the data do not exclude a value
+    at or above it. Margin ``(high - threshold) / half width`` (negative: the whole interval lies below)."""
+    return Check(bool(estimate.high >= threshold), float((estimate.high - threshold) / _half_width(estimate)))
