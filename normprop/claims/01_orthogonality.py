@@ -90,13 +90,14 @@ CLAIM = Claim(
     notebook="01_orthogonality",
     title="Batch norm orthogonalizes representations and avoids rank collapse",
     statement="In deep random linear networks, batch normalization makes representations increasingly "
-    "orthogonal with depth, down to an O(1/sqrt(width)) floor, and avoids rank collapse.",
+    "orthogonal with depth, down to an O(1/sqrt(width)) floor (widths 16-512 at batch size 4; batch sizes 2 and 8 "
+    "as a supporting line), and avoids rank collapse.",
     citations=CITATIONS,
     presets={"quick": QUICK, "paper": PAPER, "full": {**PAPER, **FULL_CHANGES}},
     figures={
         "01_fig1_cosine": "2021 Fig. 1",
         "01_fig2a_gap_vs_depth": "2021 Fig. 2a",
-        "01_fig2b_gap_vs_width": "2021 Fig. 2b",
+        "01_fig2b_gap_vs_width": "2021 Fig. 2b (right: the floor at batch sizes 2, 4, 8)",
         "01_rank_collapse": "2020 Fig. 2 and Fig. 3a",
         "01_activations": "2021 App. F",
     },
