@@ -354,3 +354,19 @@ def rate_resolved(comparison: RateComparison) -> bool:
 def half_width(estimate: Estimate) -> float:
     """Half the width of an interval (at least 1e-300): the unit of a :class:`Check`'s margin."""
     return _half_width(estimate)
+
+
+# --- added for notebook 01 (wave 2) ---
+
+
+def reaches_below(estimate: Estimate, threshold: float) -> Check:
+    """Holds when the interval reaches down to ``threshold`` (``low <= threshold``): the data do not exclude a value
+    at or below it, as when a measured exponent is tested against a bound it may not exceed. Margin
+    ``(threshold - low) / half width`` (negative: the whole interval lies above ``threshold`` by that much)."""
+    return Check(bool(estimate.low <= threshold), float((threshold - estimate.low) / _half_width(estimate)))
+
+
+def reaches_above(estimate: Estimate, threshold: float) -> Check:
+    """Holds when the interval reaches up to ``threshold`` (``high >= threshold``): the data do not exclude a value
+    at or above it. Margin ``(high - threshold) / half width`` (negative: the whole interval lies below)."""
+    return Check(bool(estimate.high >= threshold), float((estimate.high - threshold) / _half_width(estimate)))

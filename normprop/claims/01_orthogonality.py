@@ -42,6 +42,7 @@ QUICK = {
     "fig2b_widths": [16, 32, 64, 128],
     "fig2b_depth": 150,
     "burn_in": 50,
+    "floor_extra_batch_sizes": [2, 8],
     "rank_width": 32,
     "rank_depth": 1000,
     "rank_every": 10,
@@ -62,6 +63,7 @@ PAPER = {
     "fig2b_widths": [16, 32, 64, 128, 256, 512],
     "fig2b_depth": 500,
     "burn_in": 50,
+    "floor_extra_batch_sizes": [2, 8],
     "rank_width": 32,
     "rank_depth": 5000,
     "rank_every": 10,
@@ -88,13 +90,14 @@ CLAIM = Claim(
     notebook="01_orthogonality",
     title="Batch norm orthogonalizes representations and avoids rank collapse",
     statement="In deep random linear networks, batch normalization makes representations increasingly "
-    "orthogonal with depth, down to an O(1/sqrt(width)) floor, and avoids rank collapse.",
+    "orthogonal with depth, down to an O(1/sqrt(width)) floor (widths 16-512 at batch size 4; batch sizes 2 and 8 "
+    "as a supporting line), and avoids rank collapse.",
     citations=CITATIONS,
     presets={"quick": QUICK, "paper": PAPER, "full": {**PAPER, **FULL_CHANGES}},
     figures={
         "01_fig1_cosine": "2021 Fig. 1",
         "01_fig2a_gap_vs_depth": "2021 Fig. 2a",
-        "01_fig2b_gap_vs_width": "2021 Fig. 2b",
+        "01_fig2b_gap_vs_width": "2021 Fig. 2b (right: the floor at batch sizes 2, 4, 8)",
         "01_rank_collapse": "2020 Fig. 2 and Fig. 3a",
         "01_activations": "2021 App. F",
     },
@@ -186,8 +189,10 @@ def fig1(session: Session) -> dict[str, Any]:
 
 def fig2a(session: Session) -> dict[str, Any]:
     """2021 Fig. 2a: the BN chain's gap over depth at two widths. ``table`` (with ``log_gap``),
-    ``transient_rate``: per width, the slope of ``log E[V]`` over layers ``0..TRANSIENT_LAYERS``, and ``late_gap``:
-    per width, the Estimate over seeds of the mean gap over the second half of the layers (the floor)."""
+    ``transient_rate``: per width, the slope of ``log E[V]`` over layers ``0..TRANSIENT_LAYERS``;
+    ``transient_rate_ci``: per width, the slope of ``log V`` over the same layers fitted to each seed alone (Estimate
+    over seeds); ``late_gap``: per width, the Estimate over seeds of the mean gap over the second half of the layers
+    (the floor)."""
     sizes = session.sizes
     table = session.grid(
         "fig2a",
@@ -198,39 +203,65 @@ def fig2a(session: Session) -> dict[str, Any]:
         width=sizes["fig2a_widths"],
     )
     table["log_gap"] = np.log(table["gap"])
-    transient_rate = {}
+    transient_rate, transient_rate_ci = {}, {}
     for width, chains in table.groupby("width"):
-        early = chains[chains.layer <= TRANSIENT_LAYERS].groupby("layer")["gap"].mean()
-        transient_rate[width] = analysis.fit_line(early.index, np.log(early.to_numpy()))[0]
+        early = chains[chains.layer <= TRANSIENT_LAYERS]
+        mean_curve = early.groupby("layer")["gap"].mean()
+        transient_rate[width] = analysis.fit_line(mean_curve.index, np.log(mean_curve.to_numpy()))[0]
+        transient_rate_ci[width] = analysis.per_seed_slope(early, "layer", "log_gap")
     late_gap = {
         width: analysis.mean_ci(chains[chains.layer > chains.layer.max() // 2].groupby("seed")["gap"].mean())
         for width, chains in table.groupby("width")
     }
-    return {"table": table, "transient_rate": transient_rate, "late_gap": late_gap}
+    return {
+        "table": table,
+        "transient_rate": transient_rate,
+        "transient_rate_ci": transient_rate_ci,
+        "late_gap": late_gap,
+    }
+
+
+def mean_floor(chains: pd.DataFrame, burn_in: int, by: list[str]) -> pd.DataFrame:
+    """Per group of ``by`` (with ``seed``): the mean gap over the layers after ``burn_in``, the floor of Fig. 2b."""
+    return chains.query(f"layer > {burn_in}").groupby([*by, "seed"], as_index=False)["gap"].mean()
 
 
 def fig2b(session: Session) -> dict[str, Any]:
     """2021 Fig. 2b: the floor of the gap against width. ``table``: per width and seed, the mean gap over the layers
     after the burn-in and its logs (``log_width``, ``log_mean_gap``); ``slope`` and ``intercept`` of the pooled fit
-    of ``log_mean_gap`` on ``log_width``; ``slope_ci``: the exponent fitted per seed (Estimate over seeds)."""
+    of ``log_mean_gap`` on ``log_width``; ``slope_ci``: the exponent fitted per seed (Estimate over seeds).
+
+    The paper measures the floor at one batch size (``n = 4``, :data:`QUICK`'s ``batch_size``). A supporting sweep
+    repeats it at the batch sizes ``floor_extra_batch_sizes`` (same widths, depth, burn-in and seed count), so that
+    the rule is stated over the range of ``n`` it was measured at: ``by_batch_size``, per batch size, width and seed,
+    the floor; ``exponent_by_batch_size``: per batch size, the width exponent fitted per seed (Estimate over seeds);
+    ``batch_size_exponent``: the exponent of ``n`` in a joint per-seed fit ``floor ~ C n^b d^a`` (Estimate)."""
     sizes = session.sizes
-    floor = (
-        session.grid(
-            "fig2b",
-            gap_chain,
-            fixed={"depth": sizes["fig2b_depth"], "batch_size": sizes["batch_size"]},
-            seeds=sizes["seeds"],
-            shard=sizes["seeds_per_task"],
-            width=sizes["fig2b_widths"],
-        )
-        .query(f"layer > {sizes['burn_in']}")
-        .groupby(["width", "seed"], as_index=False)["gap"]
-        .mean()
-    )
+    fixed = {"depth": sizes["fig2b_depth"]}
+    grid = {"seeds": sizes["seeds"], "shard": sizes["seeds_per_task"], "width": sizes["fig2b_widths"]}
+    chains = session.grid("fig2b", gap_chain, fixed={**fixed, "batch_size": sizes["batch_size"]}, **grid)
+    floor = mean_floor(chains, sizes["burn_in"], ["width"])
     floor["log_width"], floor["log_mean_gap"] = np.log(floor["width"]), np.log(floor["gap"])
     slope, intercept = analysis.fit_line(floor["log_width"], floor["log_mean_gap"])
     slope_ci = analysis.per_seed_exponent(floor, "width", "gap")
-    return {"table": floor, "slope": slope, "intercept": intercept, "slope_ci": slope_ci}
+    extra = session.grid(
+        "fig2b_batch_size", gap_chain, fixed=fixed, batch_size=sizes["floor_extra_batch_sizes"], **grid
+    )
+    by_batch_size = pd.concat(
+        [mean_floor(extra, sizes["burn_in"], ["batch_size", "width"]), floor.assign(batch_size=sizes["batch_size"])],
+        ignore_index=True,
+    )[["batch_size", "width", "seed", "gap"]].sort_values(["batch_size", "width", "seed"], ignore_index=True)
+    return {
+        "table": floor,
+        "slope": slope,
+        "intercept": intercept,
+        "slope_ci": slope_ci,
+        "by_batch_size": by_batch_size,
+        "exponent_by_batch_size": {
+            int(n): analysis.per_seed_exponent(rows, "width", "gap") for n, rows in by_batch_size.groupby("batch_size")
+        },
+        "batch_size_exponent": analysis.per_seed_power_law(by_batch_size, ["batch_size", "width"], "gap")["batch_size"],
+    }
 
 
 def theorem1_table(floor: pd.DataFrame, batch_size: int) -> pd.DataFrame:
@@ -317,6 +348,26 @@ def plot_fig2b(ax: Axes, fig2b: dict[str, Any], sizes: Mapping[str, Any], band: 
     ax.legend()
 
 
+def plot_floor_by_batch_size(
+    ax: Axes, fig2b: dict[str, Any], sizes: Mapping[str, Any], band: Mapping[str, Any]
+) -> None:
+    """The floor against width in log-log for each batch size of :func:`fig2b`'s supporting sweep, each labelled
+    with its width exponent (mean over seeds)."""
+    table = fig2b["by_batch_size"]
+    exponents = fig2b["exponent_by_batch_size"]
+    table = table.assign(n=[f"n = {n} (slope {exponents[n].mean:.2f})" for n in table["batch_size"]])
+    sns.lineplot(table, x="width", y="gap", hue="n", marker="o", palette="colorblind", ax=ax, **band)
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="width d",
+        ylabel=f"mean gap (layers {sizes['burn_in']}-{sizes['fig2b_depth']})",
+        title="the floor at three batch sizes",
+    )
+    plotting.log_ticks(ax, np.array(sizes["fig2b_widths"], dtype=float))
+    ax.legend(title=None)
+
+
 def plot_rank_collapse(axes: Any, rank: dict[str, Any], sizes: Mapping[str, Any], band: Mapping[str, Any]) -> None:
     """Left: numerical rank over layers, BN and vanilla (band: 2 standard errors). Right: the BN stable rank
     against width in log-log, with a ``sqrt(d)`` reference through its first point."""
@@ -350,19 +401,23 @@ def checks(
     fig2b: Mapping[str, Any],
     rank: Mapping[str, Any],
     activations: Mapping[str, Any],
-) -> tuple[dict[str, bool], dict[str, Any], dict[str, bool]]:
+) -> tuple[dict[str, analysis.Check | bool], dict[str, Any], dict[str, analysis.Check]]:
     """The claim's checks, its recorded numbers and its supporting lines, from the results of :func:`fig1`,
     :func:`fig2a`, :func:`fig2b`, :func:`rank_collapse` and :func:`activation_chains`.
 
-    Tolerances are the 95% intervals over seeds, with nothing added. The gap floor's width exponent is compared
-    with Theorem 1's ``d^(-1/2)`` floor term (an upper bound: it may fall faster, not slower); the stable rank's
-    with the 2020 ``sqrt(d)`` lower bound. Whether the floor's exponent is -1/2 exactly is a supporting line.
+    Tolerances are the 95% intervals over seeds, with nothing added; each check that compares an interval with a
+    threshold or another interval is an :class:`normprop.analysis.Check` with its margin. The gap floor's width
+    exponent is compared with Theorem 1's ``d^(-1/2)`` floor term (an upper bound: it may fall faster, not slower);
+    the stable rank's with the 2020 ``sqrt(d)`` lower bound. Supporting lines, outside the verdict: whether the
+    floor's exponent is -1/2 exactly, and whether the floor falls no slower than ``d^(-1/2)`` at every batch size
+    of the supporting sweep (the verdict's floor check is at ``n = 4`` only).
     """
     width_slope, width_slope_ci = fig2b["slope"], fig2b["slope_ci"]
+    exponent_by_batch_size = fig2b["exponent_by_batch_size"]
     bn_cos_final, vanilla_cos_final = fig1["final"]["BN"], fig1["final"]["vanilla"]
     bn_rank_final, vanilla_rank_final = rank["final"]["BN"], rank["final"]["vanilla"]
     stable_rank_slope = rank["stable_rank_slope"]
-    transient_rate, late_gap = fig2a["transient_rate"], fig2a["late_gap"]
+    transient_rate, transient_rate_ci, late_gap = fig2a["transient_rate"], fig2a["transient_rate_ci"], fig2a["late_gap"]
     final_gap = activations["final"]
     numbers = {
         "width_slope": width_slope,
@@ -374,30 +429,53 @@ def checks(
         "width_slope_ci": [width_slope_ci.low, width_slope_ci.high],
         "stable_rank_slope_ci": [stable_rank_slope.low, stable_rank_slope.high],
         "transient_rate": transient_rate,
+        "transient_rate_ci": {width: [rate.low, rate.high] for width, rate in transient_rate_ci.items()},
         "floor_by_width": {width: late.mean for width, late in late_gap.items()},
         "final_gap_by_activation": {name: value.mean for name, value in final_gap.items()},
+        "width_slope_by_batch_size": {n: exponent.mean for n, exponent in exponent_by_batch_size.items()},
+        "width_slope_ci_by_batch_size": {n: [e.low, e.high] for n, e in exponent_by_batch_size.items()},
+        "floor_batch_size_exponent": fig2b["batch_size_exponent"].mean,
+        "floor_batch_size_exponent_ci": [fig2b["batch_size_exponent"].low, fig2b["batch_size_exponent"].high],
     }
     narrow, wide = min(late_gap), max(late_gap)
-    odd_high = max(final_gap["tanh"].high, final_gap["sin"].high)
+    odd = [final_gap["tanh"], final_gap["sin"]]
+    batch_sizes = ", ".join(map(str, exponent_by_batch_size))
     claim_checks = {
-        "all numbers finite": all(np.isfinite(v) for v in [width_slope, bn_cos_final.mean, vanilla_cos_final.mean]),
-        "BN decorrelates near-collinear inputs": bn_cos_final.high < 0.5,
-        "vanilla drifts towards collinearity": vanilla_cos_final.low > 0.2,
-        "BN ends more orthogonal than vanilla": bn_cos_final.high < vanilla_cos_final.low,
-        "transient: log gap falls at every width": all(rate < 0 for rate in transient_rate.values()),
-        "floor: wider is lower": late_gap[wide].high < late_gap[narrow].low,
-        "gap floor falls no slower than width^(-1/2): exponent CI reaches -1/2": width_slope_ci.low <= -0.5,
-        "BN avoids rank collapse": bn_rank_final.low > max(2.0, vanilla_rank_final.high),
-        "vanilla collapses to rank 1-2": vanilla_rank_final.high < 3.0,
-        "BN stable rank grows no slower than sqrt(width): exponent CI reaches 1/2": stable_rank_slope.high >= 0.5,
-        "BN stable rank grows with width: exponent CI above 0": stable_rank_slope.low > 0,
-        "tanh and sin orthogonalize, sigmoid does not": odd_high < final_gap["sigmoid"].low,
-        "ReLU ends between the odd activations and sigmoid": odd_high < final_gap["relu"].low
-        and final_gap["relu"].high < final_gap["sigmoid"].low,
+        "all numbers finite": bool(
+            all(np.isfinite(v) for v in [width_slope, bn_cos_final.mean, vanilla_cos_final.mean])
+        ),
+        "BN decorrelates near-collinear inputs": analysis.below(bn_cos_final, 0.5),
+        "vanilla drifts towards collinearity": analysis.above(vanilla_cos_final, 0.2),
+        "BN ends more orthogonal than vanilla": analysis.apart(bn_cos_final, vanilla_cos_final),
+        "transient: log gap falls at every width": analysis.every(
+            analysis.below(rate, 0.0) for rate in transient_rate_ci.values()
+        ),
+        "floor: wider is lower": analysis.apart(late_gap[wide], late_gap[narrow]),
+        "gap floor falls no slower than width^(-1/2): exponent CI reaches -1/2": analysis.reaches_below(
+            width_slope_ci, -0.5
+        ),
+        "BN avoids rank collapse": analysis.every(
+            [analysis.above(bn_rank_final, 2.0), analysis.apart(vanilla_rank_final, bn_rank_final)]
+        ),
+        "vanilla collapses to rank 1-2": analysis.below(vanilla_rank_final, 3.0),
+        "BN stable rank grows no slower than sqrt(width): exponent CI reaches 1/2": analysis.reaches_above(
+            stable_rank_slope, 0.5
+        ),
+        "BN stable rank grows with width: exponent CI above 0": analysis.above(stable_rank_slope, 0.0),
+        "tanh and sin orthogonalize, sigmoid does not": analysis.every(
+            analysis.apart(gap, final_gap["sigmoid"]) for gap in odd
+        ),
+        "ReLU ends between the odd activations and sigmoid": analysis.every(
+            [
+                *(analysis.apart(gap, final_gap["relu"]) for gap in odd),
+                analysis.apart(final_gap["relu"], final_gap["sigmoid"]),
+            ]
+        ),
     }
     supporting = {
-        "gap floor exponent is -1/2 exactly: per-seed CI contains -1/2": width_slope_ci.low
-        <= -0.5
-        <= width_slope_ci.high
+        "gap floor exponent is -1/2 exactly: per-seed CI contains -1/2": analysis.contains(width_slope_ci, -0.5),
+        f"gap floor falls no slower than width^(-1/2) at n = {batch_sizes}: every exponent CI reaches -1/2": (
+            analysis.every(analysis.reaches_below(exponent, -0.5) for exponent in exponent_by_batch_size.values())
+        ),
     }
     return claim_checks, numbers, supporting

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import normprop as npp
-from normprop.analysis import Estimate, per_seed_exponent, per_seed_power_law
+from normprop.analysis import Check, Estimate, per_seed_exponent, per_seed_power_law, reaches_above, reaches_below
 from normprop.claims import claim_module
 from normprop.seeding import make_generator
 
@@ -31,6 +31,7 @@ TINY = {
     "fig2b_widths": [8, 16, 32],
     "fig2b_depth": 20,
     "burn_in": 5,
+    "floor_extra_batch_sizes": [2, 8],
     "rank_width": 8,
     "rank_depth": 40,
     "rank_every": 10,
@@ -65,8 +66,17 @@ NUMBER_KEYS = [
     "width_slope_ci",
     "stable_rank_slope_ci",
     "transient_rate",
+    "transient_rate_ci",
     "floor_by_width",
     "final_gap_by_activation",
+    "width_slope_by_batch_size",
+    "width_slope_ci_by_batch_size",
+    "floor_batch_size_exponent",
+    "floor_batch_size_exponent_ci",
+]
+SUPPORTING_NAMES = [
+    "gap floor exponent is -1/2 exactly: per-seed CI contains -1/2",
+    "gap floor falls no slower than width^(-1/2) at n = 2, 4, 8: every exponent CI reaches -1/2",
 ]
 
 
@@ -105,8 +115,17 @@ def reproduced() -> dict:
     """Results, as the figure functions return them, that reproduce the claim."""
     return {
         "fig1": {"final": {"BN": estimate(0.1), "vanilla": estimate(0.7)}},
-        "fig2a": {"transient_rate": {32: -0.2, 256: -0.4}, "late_gap": {32: estimate(0.2), 256: estimate(0.07)}},
-        "fig2b": {"slope": -0.53, "slope_ci": estimate(-0.53)},
+        "fig2a": {
+            "transient_rate": {32: -0.2, 256: -0.4},
+            "transient_rate_ci": {32: estimate(-0.2), 256: estimate(-0.4)},
+            "late_gap": {32: estimate(0.2), 256: estimate(0.07)},
+        },
+        "fig2b": {
+            "slope": -0.53,
+            "slope_ci": estimate(-0.53),
+            "exponent_by_batch_size": {2: estimate(-0.5, 0.02), 4: estimate(-0.53), 8: estimate(-0.55)},
+            "batch_size_exponent": estimate(0.6),
+        },
         "rank": {
             "final": {"BN": estimate(9.0, 0.5), "vanilla": estimate(1.3, 0.3)},
             "stable_rank_slope": estimate(0.56),
@@ -256,6 +275,11 @@ def test_plots_draw_on_the_axes_they_are_given(results):
     ]
     fig, axes = plt.subplots(1, 2)
     claim.plot_rank_collapse(axes, results["rank"], cfg, band)
+    fig, ax = plt.subplots()
+    claim.plot_floor_by_batch_size(ax, results["fig2b"], cfg, band)
+    slopes = results["fig2b"]["exponent_by_batch_size"]
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert labels == [f"n = {n} (slope {slopes[n].mean:.2f})" for n in (2, 4, 8)]
     assert axes[1].get_xscale() == axes[1].get_yscale() == "log"
     assert [label.get_text() for label in axes[1].get_xticklabels()] == ["8", "16", "32"]
     plt.close("all")
@@ -263,18 +287,27 @@ def test_plots_draw_on_the_axes_they_are_given(results):
 
 def test_checks_on_tiny_runs_have_the_recorded_names_and_keys(results):
     checks, numbers, supporting = run_checks(results)
-    assert list(checks) == CHECK_NAMES and list(numbers) == NUMBER_KEYS
-    assert all(isinstance(ok, bool | np.bool_) for ok in [*checks.values(), *supporting.values()])
+    assert list(checks) == CHECK_NAMES and list(numbers) == NUMBER_KEYS and list(supporting) == SUPPORTING_NAMES
+    # every check but the finiteness one compares intervals, so it carries a finite margin for the ledger
+    assert isinstance(checks["all numbers finite"], bool)
+    for name, check in [*checks.items(), *supporting.items()]:
+        if name != "all numbers finite":
+            assert isinstance(check, Check) and math.isfinite(check.margin) and (check.margin > 0) == bool(check), name
     assert numbers["width_slope"] == results["fig2b"]["slope"]
     assert numbers["width_slope_ci"] == [results["fig2b"]["slope_ci"].low, results["fig2b"]["slope_ci"].high]
-    assert list(supporting) == ["gap floor exponent is -1/2 exactly: per-seed CI contains -1/2"]
+    assert sorted(numbers["width_slope_by_batch_size"]) == [2, 4, 8]
+    assert numbers["width_slope_by_batch_size"][4] == pytest.approx(results["fig2b"]["slope_ci"].mean)
 
 
 def test_checks_pass_on_results_that_reproduce_the_claim():
     checks, numbers, supporting = run_checks(reproduced())
     assert all(checks.values()), [name for name, ok in checks.items() if not ok]
     assert numbers["floor_by_width"] == {32: 0.2, 256: 0.07}
-    assert supporting == {"gap floor exponent is -1/2 exactly: per-seed CI contains -1/2": False}
+    assert numbers["width_slope_by_batch_size"] == {2: -0.5, 4: -0.53, 8: -0.55}
+    assert [bool(ok) for ok in supporting.values()] == [False, True]
+    # margins in half widths: BN's |cos| interval [0.09, 0.11] ends 0.39 = 39 half widths below 0.5
+    assert checks["BN decorrelates near-collinear inputs"].margin == pytest.approx(39)
+    assert checks["gap floor falls no slower than width^(-1/2): exponent CI reaches -1/2"].margin == pytest.approx(4)
 
 
 def replace(results: dict, figure: str, key: str, value, inner: str | None = None) -> dict:
@@ -297,7 +330,7 @@ def replace(results: dict, figure: str, key: str, value, inner: str | None = Non
             ("fig1", "final", estimate(math.nan), "vanilla"),
             ["all numbers finite", "vanilla drifts towards collinearity", "BN ends more orthogonal than vanilla"],
         ),
-        (("fig2a", "transient_rate", 0.01, 256), ["transient: log gap falls at every width"]),
+        (("fig2a", "transient_rate_ci", estimate(-0.005), 256), ["transient: log gap falls at every width"]),
         (("fig2a", "late_gap", estimate(0.2), 256), ["floor: wider is lower"]),
         (
             ("fig2b", "slope_ci", estimate(-0.3, 0.05), None),
@@ -334,6 +367,25 @@ def test_supporting_line_holds_when_the_interval_contains_minus_one_half():
     assert all(supporting.values())
 
 
+def test_supporting_batch_size_line_fails_when_one_batch_size_falls_slower():
+    _, _, supporting = run_checks(replace(reproduced(), "fig2b", "exponent_by_batch_size", estimate(-0.4), 8))
+    line = supporting[SUPPORTING_NAMES[1]]
+    assert not line and line.margin == pytest.approx(-9)  # [-0.41, -0.39] lies 0.09 = 9 half widths above -1/2
+
+
+def test_fig2b_floor_by_batch_size_includes_the_papers_n(results):
+    fig2b = results["fig2b"]
+    table = fig2b["by_batch_size"]
+    assert list(table.columns) == ["batch_size", "width", "seed", "gap"]
+    assert len(table) == 3 * len(TINY["fig2b_widths"]) * TINY["seeds"]
+    at_four = table[table.batch_size == 4].drop(columns="batch_size").reset_index(drop=True)
+    pd.testing.assert_frame_equal(at_four, fig2b["table"][["width", "seed", "gap"]])
+    assert sorted(fig2b["exponent_by_batch_size"]) == [2, 4, 8]
+    assert fig2b["exponent_by_batch_size"][4] == fig2b["slope_ci"]
+    # the floor grows with the batch size at every width (a large effect even on tiny chains)
+    assert fig2b["batch_size_exponent"].mean > 0
+
+
 # --- the analysis helper this notebook added -------------------------------------------------------------------
 
 
@@ -359,3 +411,11 @@ def test_per_seed_exponent_rejects_bad_columns_and_flags_a_zero():
         per_seed_exponent(table.assign(width=[0, 16, 8, 16]), "width", "gap")
     with pytest.raises(ValueError, match="column"):
         per_seed_exponent(table, "depth", "gap")
+
+
+def test_reaches_below_and_above_test_whether_an_interval_reaches_a_bound():
+    interval = Estimate(-0.52, -0.54, -0.50, 10)  # half width 0.02
+    assert reaches_below(interval, -0.5) and reaches_below(interval, -0.5).margin == pytest.approx(2)
+    assert not reaches_below(interval, -0.6) and reaches_below(interval, -0.6).margin == pytest.approx(-3)
+    assert reaches_above(interval, -0.5) and reaches_above(interval, -0.5).margin == pytest.approx(0)
+    assert not reaches_above(interval, -0.4) and reaches_above(interval, -0.4).margin == pytest.approx(-5)
