@@ -327,9 +327,9 @@ class MainRuns:
         return all(estimates[a].mean < estimates[b].mean for a, b in zip(self.depths, self.depths[1:], strict=False))
 
     @property
-    def gap_rises(self) -> bool:
+    def gap_rises(self) -> analysis.Check:
         """Xavier's (= He's) gap at init is higher at the deepest depth than at the shallowest, CIs separated."""
-        return self.gap0[XAVIER][self.deep].low > self.gap0[XAVIER][self.shallow].high
+        return analysis.apart(self.gap0[XAVIER][self.shallow], self.gap0[XAVIER][self.deep])
 
     @property
     def xavier_rms_falls(self) -> bool:
@@ -341,12 +341,20 @@ class MainRuns:
         return all(0.25 < self.rms0[HE][d].mean < 4 for d in self.depths)
 
     @property
-    def he_loss_rises(self) -> bool:
-        return self.loss[HE][self.deep].low > self.loss[HE][self.shallow].high
+    def he_loss_rises(self) -> analysis.Check:
+        return analysis.apart(self.loss[HE][self.shallow], self.loss[HE][self.deep])
+
+    def beats(self, baseline: str, depth: int) -> analysis.Check:
+        """The orthogonal start's loss CI lies entirely below the baseline's at ``depth``."""
+        return analysis.apart(self.loss[ORTHOGONAL][depth], self.loss[baseline][depth])
+
+    def beats_at(self, baseline: str, depths: Sequence[int]) -> analysis.Check:
+        """The orthogonal start beats the baseline at every one of ``depths`` (margin: the closest depth)."""
+        return analysis.every(self.beats(baseline, d) for d in depths)
 
     def beaten(self, baseline: str) -> list[int]:
         """Depths where the orthogonal start's loss CI lies entirely below the baseline's."""
-        return [d for d in self.depths if self.loss[ORTHOGONAL][d].high < self.loss[baseline][d].low]
+        return [d for d in self.depths if self.beats(baseline, d)]
 
     @property
     def faster_than_xavier(self) -> list[int]:
@@ -367,8 +375,12 @@ class MainRuns:
         return [d for d in self.depths if self.loss[HE][d].low > self.loss[HE][self.shallow].high]
 
     @property
-    def faster_than_he_where_slowed(self) -> bool:
-        return bool(self.he_slowed) and set(self.he_slowed) <= set(self.faster_than_he)
+    def faster_than_he_where_slowed(self) -> analysis.Check:
+        """The orthogonal start beats He at every depth where He is slowed down; fails when depth slows He nowhere
+        (margin then: how far He's deepest loss is from clearing its shallowest)."""
+        if not self.he_slowed:
+            return analysis.Check(False, self.he_loss_rises.margin)
+        return self.beats_at(HE, self.he_slowed)
 
     def fig3a_table(self) -> pd.DataFrame:
         """Fig. 3a's means: depth -> (gap at init, RMS at init, loss) x init."""
@@ -408,13 +420,13 @@ def fig3a_reading(runs: MainRuns) -> str:
     return "\n".join(
         [
             f"gap at init (Xavier and He, the same draws) higher at depth {deep} than at {shallow}, CIs separated: "
-            f"{runs.gap_rises}; mean rises at every step: {runs.rises(runs.gap0[XAVIER])} "
+            f"{bool(runs.gap_rises)}; mean rises at every step: {runs.rises(runs.gap0[XAVIER])} "
             "(near the ceiling the steps are within noise)",
             f"Xavier's RMS at init falls with depth: {runs.xavier_rms_falls} "
             f"({xavier_rms[shallow].mean:.2g} at depth {shallow}, {xavier_rms[deep].mean:.2g} at depth {deep}); "
             f"He's stays between 1/4 and 4: {runs.he_rms_order_one}",
             f"He's loss after training is higher at depth {deep} than at depth {shallow} (95% CIs apart): "
-            f"{runs.he_loss_rises}",
+            f"{bool(runs.he_loss_rises)}",
             f"Xavier's loss after training at depth {deep}: {runs.loss[XAVIER][deep]} "
             f"(chance: log 10 = {np.log(10):.3f})",
         ]
@@ -436,7 +448,7 @@ def fig4_reading(runs: MainRuns) -> str:
             f"{faster_than_he}",
             f"NOT faster than He at depths: {[d for d in runs.depths if d not in faster_than_he] or 'none'}",
             f"depths where He trains slower than at depth {runs.shallow}: {runs.he_slowed}; orthogonal start faster "
-            f"than He at all of them: {runs.faster_than_he_where_slowed}",
+            f"than He at all of them: {bool(runs.faster_than_he_where_slowed)}",
         ]
     )
 
@@ -460,16 +472,19 @@ def training_change(long_runs: pd.DataFrame) -> dict[str, dict[str, analysis.Est
     return change
 
 
-def loss_and_gap_fall(change: Mapping[str, Mapping[str, analysis.Estimate]]) -> dict[str, bool]:
+def loss_and_gap_fall(change: Mapping[str, Mapping[str, analysis.Estimate]]) -> dict[str, analysis.Check]:
     """init label -> whether the loss and the gap both fell over training (95% CIs of the change below 0)."""
-    return {label: bool(c["loss"].high < 0 and c["gap"].high < 0) for label, c in change.items()}
+    return {
+        label: analysis.every([analysis.below(c["loss"], 0), analysis.below(c["gap"], 0)])
+        for label, c in change.items()
+    }
 
 
 def fig3b_reading(change: Mapping[str, Mapping[str, analysis.Estimate]]) -> str:
     falls = loss_and_gap_fall(change)
     return "\n".join(
         f"{label}: change over training, per seed: loss {c['loss']}, gap {c['gap']}\n"
-        f"  {label}: loss and gap both fall (95% CIs below 0): {falls[label]}"
+        f"  {label}: loss and gap both fall (95% CIs below 0): {bool(falls[label])}"
         for label, c in change.items()
     )
 
@@ -537,19 +552,43 @@ def support_runs(session: Any) -> pd.DataFrame:
     return support
 
 
-def rank_and_loss(support: pd.DataFrame) -> dict[str, Any]:
-    """At the deepest depth: rank at init and loss after training, with (``bn``) and without BN (``plain``)."""
+def rank_and_loss(support: pd.DataFrame, main: pd.DataFrame | None = None, epochs: int | None = None) -> dict[str, Any]:
+    """At the deepest depth: rank at init and loss after training, with (``bn``) and without BN (``plain``); and,
+    given the main runs' table and the supporting runs' ``epochs``, ``bn_vs_he``: depth -> BN's loss and He's
+    after the same number of epochs (He from the main runs: the same collinearity as Xavier without its vanishing
+    signal), at every supporting depth that the main runs also trained that long."""
     deepest = max(support.depth)
     deep = support[support.depth == deepest]
     rank_bn, rank_plain = (analysis.mean_ci(deep[deep.network == k]["rank at init"]) for k in ("BN", "no BN"))
     loss_bn, loss_plain = (analysis.mean_ci(deep[deep.network == k]["loss"]) for k in ("BN", "no BN"))
+    bn_vs_he = {}
+    if main is not None:
+        he = main[(main.init == HE) & (main.epoch == epochs)]
+        for depth in sorted(set(support.depth) & set(he.depth)):
+            bn = support[(support.depth == depth) & (support.network == "BN")]["loss"]
+            bn_vs_he[int(depth)] = {"BN": analysis.mean_ci(bn), "He": analysis.mean_ci(he[he.depth == depth].loss)}
     return {
         "depth": deepest,
         "rank_bn": rank_bn,
         "rank_plain": rank_plain,
         "loss_bn": loss_bn,
         "loss_plain": loss_plain,
+        "bn_vs_he": bn_vs_he,
     }
+
+
+def bn_reading(bn: Mapping[str, Any]) -> str:
+    """Rank and loss with and without BN at the deepest supporting depth, and BN against He at every depth."""
+    lines = [
+        f"depth {bn['depth']}: rank at init BN {bn['rank_bn']}, no BN {bn['rank_plain']}; "
+        f"loss BN {bn['loss_bn']}, no BN {bn['loss_plain']}"
+    ]
+    for depth, pair in bn.get("bn_vs_he", {}).items():
+        lower = analysis.apart(pair["BN"], pair["He"])
+        lines.append(
+            f"depth {depth}, same epochs: loss BN {pair['BN']}, He {pair['He']} -> BN lower (CIs apart): {bool(lower)}"
+        )
+    return "\n".join(lines)
 
 
 def isometry_orders(session: Any) -> pd.DataFrame:
@@ -706,8 +745,9 @@ def checks(
     variants: Mapping[str, Any],
     support: Mapping[str, Any],
     beta: Mapping[str, Any],
-) -> tuple[dict[str, bool], dict[str, Any], dict[str, bool]]:
-    """The claim's checks, its recorded numbers and the supporting checks (2023, and He beaten at every depth).
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The claim's checks, its recorded numbers and the supporting checks (2023, He beaten at every depth, and BN's
+    loss against Xavier's without BN and against He's), each a bool or an :class:`normprop.analysis.Check`.
 
     ``runs``: :func:`summarize_main`; ``change``: :func:`training_change` of Fig. 3b; ``variants``:
     :func:`summarize_variants`; ``support``: :func:`rank_and_loss`; ``beta``: :func:`summarize_beta`."""
@@ -729,11 +769,12 @@ def checks(
         "beta_order_spearman_by_setup": beta["spearman"],
         "beta_order_reproduced": beta["reproduced"],
         "beta_order_spearman_of_loss_floors": beta["floor_order"],
-        "fig3b_loss_and_gap_fall": falls,
+        "fig3b_loss_and_gap_fall": {label: bool(ok) for label, ok in falls.items()},
+        "bn_vs_he_loss": {
+            d: {name: e.as_record() for name, e in pair.items()} for d, pair in support.get("bn_vs_he", {}).items()
+        },
     }
-    bn_better = (
-        support["rank_bn"].low > support["rank_plain"].high and support["loss_bn"].high < support["loss_plain"].low
-    )
+    bn_vs_he = support.get("bn_vs_he", {})
     claim_checks = {
         "no main run stopped on a non-finite loss": not runs.messages,
         "iterative orthogonalization: the seeds' initial hidden weights differ": runs.seed_weights_distinct,
@@ -746,13 +787,25 @@ def checks(
             runs.he_loss_rises
         ),
         "He training (the official code's baseline): loss falls and the last layer's gap falls": falls[HE],
-        "orthogonal start: lower loss than Xavier at every depth": runs.faster_than_xavier == depths,
+        "orthogonal start: lower loss than Xavier at every depth": runs.beats_at(XAVIER, depths),
         f"orthogonal start: lower loss than He at every depth where He's loss is above its depth-{runs.shallow} CI": (
             runs.faster_than_he_where_slowed
         ),
-        "BN keeps a higher rank at init and trains better": bn_better,
+        # The rank is relative to the largest singular value: it does not see Xavier's vanishing scale.
+        "BN keeps a higher rank at init than without BN": analysis.apart(support["rank_plain"], support["rank_bn"]),
     }
-    supporting = {"orthogonal start: lower loss than He at every depth": runs.faster_than_he == depths} | {
+    supporting = {
+        "orthogonal start: lower loss than He at every depth": runs.beats_at(HE, depths),
+        # Confounded: without BN, Xavier's signal vanishes with depth (its loss stays at chance whatever its rank).
+        "BN trains better than without BN (Xavier: confounded by its vanishing signal)": analysis.apart(
+            support["loss_bn"], support["loss_plain"]
+        ),
+    }
+    if bn_vs_he:
+        supporting["BN trains better than He (the same epochs) at every supporting depth"] = analysis.every(
+            analysis.apart(pair["BN"], pair["He"]) for pair in bn_vs_he.values()
+        )
+    supporting |= {
         f"training speed ordered by beta_sigma (2023), {setup}": ok for setup, ok in beta["reproduced"].items()
     }
     return claim_checks, numbers, supporting

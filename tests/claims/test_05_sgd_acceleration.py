@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from normprop import analysis
 from normprop.analysis import Estimate
 from normprop.claims import claim_module
 from normprop.repro import sweeps
@@ -159,6 +160,7 @@ def other_results():
     change = {label: {"loss": estimate(-0.5), "gap": estimate(-0.2)} for label in (XAV, HE)}
     variants = {"stable": {"sample/rms": True}, "stable_names": ["sample/rms"], "loss": {"sample/rms": 0.3}}
     support = {"rank_bn": estimate(60), "rank_plain": estimate(3), "loss_bn": estimate(0.3), "loss_plain": estimate(2)}
+    support["bn_vs_he"] = {15: {"BN": estimate(0.3), "He": estimate(1.5)}}
     beta = {
         "spearman": {setup: -1.0 for setup in claim.SETUPS.values()},
         "reproduced": {setup: True for setup in claim.SETUPS.values()},
@@ -178,7 +180,10 @@ def test_summarize_main_and_checks_pass_on_data_that_reproduces_the_claim():
         len(checks) == 10
         and "orthogonal start: lower loss than He at every depth where He's loss is above its depth-5 CI" in checks
     )
-    assert all(supporting.values()) and len(supporting) == 3
+    assert all(supporting.values()) and len(supporting) == 5
+    margins = [ok.margin for ok in (*checks.values(), *supporting.values()) if isinstance(ok, analysis.Check)]
+    assert len(margins) == 9 and all(m is None or m > 0 for m in margins)
+    assert numbers["bn_vs_he_loss"][15]["He"] == {"mean": 1.5, "low": 1.4, "high": 1.6}
     assert numbers["loss_he"] == pytest.approx({5: 0.5, 15: 1.5})
     assert numbers["rms_at_init"][XAV] == pytest.approx({5: 0.2, 15: 0.01})
     assert numbers["fig3b_loss_and_gap_fall"] == {XAV: True, HE: True}
@@ -186,7 +191,7 @@ def test_summarize_main_and_checks_pass_on_data_that_reproduces_the_claim():
         "loss_xavier", "loss_he", "loss_orthogonal", "gap_at_init", "gap_at_init_orthogonal", "rms_at_init",
         "speedup_depth", "faster_than_he_depths", "he_slowed_depths", "seed_weights_distinct", "v_prime_stable",
         "variant_loss", "beta_order_spearman_by_setup", "beta_order_reproduced", "beta_order_spearman_of_loss_floors",
-        "fig3b_loss_and_gap_fall",
+        "fig3b_loss_and_gap_fall", "bn_vs_he_loss",
     }  # fmt: skip
 
 
@@ -195,6 +200,8 @@ def test_checks_fail_when_the_orthogonal_start_is_not_faster():
     runs = claim.summarize_main(main_table(loss, GOOD["gap"], GOOD["rms"]), [5, 15])
     checks, numbers, _ = claim.checks(runs, *other_results())
     assert not checks["orthogonal start: lower loss than Xavier at every depth"]
+    assert checks["orthogonal start: lower loss than Xavier at every depth"].margin < 0
+    assert not checks["orthogonal start: lower loss than He at every depth where He's loss is above its depth-5 CI"]
     assert numbers["speedup_depth"] is None and numbers["faster_than_he_depths"] == []
 
 
@@ -203,11 +210,19 @@ def test_checks_fail_on_a_stopped_run_a_growing_he_signal_and_bn_that_does_not_h
     table.loc[3, "message"] = "training stopped at epoch 1"
     runs = claim.summarize_main(table, [5, 15])
     change, variants, support, beta = other_results()
-    support = {**support, "loss_bn": estimate(2)}
-    checks, _, _ = claim.checks(runs, change, variants, support, beta)
+    support = {
+        **support,
+        "rank_bn": estimate(3.1),
+        "loss_bn": estimate(2),
+        "bn_vs_he": {15: {"BN": estimate(1.6), "He": estimate(1.5)}},
+    }
+    checks, _, supporting = claim.checks(runs, change, variants, support, beta)
     assert not checks["no main run stopped on a non-finite loss"]
     assert not checks["He: last hidden layer's RMS at init stays between 1/4 and 4"]
-    assert not checks["BN keeps a higher rank at init and trains better"]
+    assert not checks["BN keeps a higher rank at init than without BN"]
+    assert checks["BN keeps a higher rank at init than without BN"].margin < 0
+    assert not supporting["BN trains better than without BN (Xavier: confounded by its vanishing signal)"]
+    assert not supporting["BN trains better than He (the same epochs) at every supporting depth"]
     assert checks["Xavier: last hidden layer's RMS at init falls with depth"]
 
 
@@ -219,8 +234,9 @@ def test_training_change_is_paired_over_seeds():
     ]
     change = claim.training_change(pd.DataFrame(rows))
     assert change["He"]["loss"].mean == pytest.approx(-1.03) and change["He"]["gap"].mean == pytest.approx(-0.2)
-    assert claim.loss_and_gap_fall(change) == {"He": True}
-    assert claim.loss_and_gap_fall({"He": {"loss": estimate(-0.05), "gap": estimate(-0.5)}}) == {"He": False}
+    assert claim.loss_and_gap_fall(change)["He"]
+    fails = claim.loss_and_gap_fall({"He": {"loss": estimate(-0.05), "gap": estimate(-0.5)}})["He"]
+    assert not fails and fails.margin == pytest.approx(-0.5)  # the loss's CI reaches 0.05 above 0: half a half width
     assert "loss and gap both fall (95% CIs below 0): True" in claim.fig3b_reading(change)
 
 
@@ -263,7 +279,13 @@ def test_support_rows_and_rank_and_loss():
     support = claim.support_runs(FakeSession())
     assert set(support.network) == {"BN", "no BN"} and sorted(support.depth.unique()) == [2, 3]
     summary = claim.rank_and_loss(support)
-    assert summary["depth"] == 3 and summary["rank_bn"].count == 2
+    assert summary["depth"] == 3 and summary["rank_bn"].count == 2 and summary["bn_vs_he"] == {}
+    # BN against He from the main runs, after the same number of epochs, at the depths both have.
+    he = [{"init": claim.HE, "depth": d, "seed": s, "epoch": e, "loss": 1.0 + d + e + 0.1 * s}
+          for d in (2, 4) for s in range(2) for e in (0, 1)]  # fmt: skip
+    summary = claim.rank_and_loss(support, pd.DataFrame(he), epochs=1)
+    assert list(summary["bn_vs_he"]) == [2] and summary["bn_vs_he"][2]["He"].mean == pytest.approx(4.05)
+    assert "depth 2, same epochs: loss BN" in claim.bn_reading(summary)
 
 
 def test_isometry_at_init_and_the_orders_table():
