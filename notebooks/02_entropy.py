@@ -214,7 +214,8 @@ floor["table"].round(3)
 # at $n = 8$ that stops once $d \le 2n$ (*The width regime at $n = 8$*), where the floor itself is above the start.
 
 # %%
-print(f"from Gaussian inputs, depth lowers the entropy at every (n, d) of the grid: {floor['depth_lowers_gaussian']}")
+lowers = floor["depth_lowers_gaussian"]
+print(f"from Gaussian inputs, depth lowers the entropy at every (n, d): {bool(lowers)} (margin >= {lowers.margin:.2f})")
 print(f"widths d needed, from the joint fit (* outside the measured d = {min(floor['widths'])}..512: extrapolated)")
 claim.widths_needed(floor)
 

@@ -200,16 +200,22 @@ def test_plots_draw_every_figure(results):
 
 def test_checks_and_numbers_on_a_small_run(results):
     checks, numbers = claim.checks(results)
-    assert len(checks) == 14 and all(isinstance(ok, bool | np.bool_) for ok in checks.values())
-    assert checks["all headline numbers finite"]
+    assert len(checks) == 14 and all(isinstance(ok, analysis.Check) for ok in checks.values())
+    assert checks["all headline numbers finite (the vanilla deficit may be +inf: a collapsed Gram)"]
     assert checks["BN, n = 8, d = 16n, near-collinear input: deficit falls with depth"]
     assert results["centred"]["singular_fraction"] == 1.0  # the full Gram of mean-centred BN + identity
     assert set(numbers) == {
         "deficit_start", "deficit_end", "deficit_end_vanilla", "deficit_end_by_activation", "deficit_identity_error",
         "width_regime_median_end", "floor_slope_n", "floor_slope_n_ci", "floor_slope_d", "floor_slope_d_ci",
         "floor_power_law", "floor_gap", "gaussian_distance_slope_d", "gaussian_distance_slope_d_ci",
-        "gaussian_mmd2_floor", "centred_complement_deficit_end",
+        "gaussian_mmd2_floor", "centred_complement_deficit_end", "width_regime_log_growth_2n",
+        "width_regime_growth_median", "gaussian_input_deficit", "floor_over_gaussian_input",
+        "gaussian_mmd2_floor_over_start",
     }  # fmt: skip
+    # every check but the finiteness one has a margin; the margin's sign is the check's outcome
+    margins = {name: ok.margin for name, ok in checks.items() if not name.startswith("all headline")}
+    assert all(m is not None for m in margins.values())
+    assert all((m > 0) == bool(checks[name]) for name, m in margins.items() if not math.isnan(m))
     assert numbers["deficit_start"] == results["main"]["deficit_start"].mean
     assert set(numbers["floor_gap"]) == {"n=4,d=64", "n=8,d=32", "n=8,d=64", "n=8,d=128"}
     lines = claim.summary(results).splitlines()
