@@ -338,8 +338,8 @@ session.finish(*claim.checks(results))
 #   above). The width-regime checks compare each network with itself (paired) with an interval, and so does the
 #   vanilla check (its unpaired intervals cleared each other by half a half width at seed 0).
 # - **Full preset.** Its "all headline numbers finite" failed: at its 500 layers a vanilla network's Gram can
-#   collapse to singular in float32 (one in ten at seed 0 here), so the vanilla deficit is $+\infty$, a legitimate
-#   outcome. That check now allows it (NaN is still a failure); the vanilla check then holds with an infinite mean.
+#   collapse to singular in float32 (one of ten networks in a direct test at 500 layers), so the vanilla deficit
+#   is $+\infty$, a legitimate outcome. That check now allows it (NaN is still a failure); the vanilla check then holds with an infinite mean.
 # - **Checks replaced.** "Wider is closer" compared two widths and the "10%" check was misnamed; they are now
 #   exponent checks over the whole range and a check named for its test. The deficit identity is algebra: it is
 #   a unit test and a printed sanity number, no longer a claim check.
