@@ -370,3 +370,46 @@ def reaches_above(estimate: Estimate, threshold: float) -> Check:
     """Holds when the interval reaches up to ``threshold`` (``high >= threshold``): the data do not exclude a value
     at or above it. Margin ``(high - threshold) / half width`` (negative: the whole interval lies below)."""
     return Check(bool(estimate.high >= threshold), float((estimate.high - threshold) / _half_width(estimate)))
+
+
+# --- added for notebook 02 (wave 2) ---
+
+
+def median_ci(values: np.ndarray | list[float], confidence: float = 0.95) -> Estimate:
+    """The median over seeds with a distribution-free interval from order statistics: ``[x_(k), x_(m+1-k)]``
+    (sorted, 1-indexed) with the largest ``k`` such that ``P(Binomial(m, 1/2) < k) <= (1 - confidence) / 2``, which
+    covers the median with probability at least ``confidence`` whatever the law of the values.
+
+    Infinite values are legitimate (a singular Gram's deficit is ``+inf``) and keep their rank, so the interval
+    stays defined when a few seeds are infinite; NaN raises, as in :func:`mean_ci`. With fewer than 6 values no
+    pair of order statistics reaches 95%: the interval is then the range ``[min, max]`` (coverage ``1 - 2^(1-m)``).
+    """
+    values = np.sort(np.asarray(values, dtype=float).ravel())
+    if values.size < 2:
+        raise ValueError(f"values needs at least 2 entries for an interval, got {values.size}")
+    if np.isnan(values).any():
+        raise ValueError("values contains NaN; a metric produced an undefined result")
+    if np.isposinf(values).any() and np.isneginf(values).any():
+        raise ValueError("values contains both +inf and -inf; their median may be undefined")
+    from scipy.stats import binom
+
+    size, tail = values.size, (1 - confidence) / 2
+    ranks = [k for k in range(1, size // 2 + 1) if binom.cdf(k - 1, size, 0.5) <= tail]
+    k = max(ranks) if ranks else 1
+    return Estimate(float(np.median(values)), float(values[k - 1]), float(values[size - k]), int(size))
+
+
+def median_above(values: np.ndarray | list[float], threshold: float, confidence: float = 0.95) -> Check:
+    """Holds when the order-statistic interval of the median (:func:`median_ci`) lies above ``threshold``.
+
+    Margin: ``(low - threshold) / (median - low)``, the lower half width being the side that faces the threshold;
+    ``+inf`` when even the lower end is infinite (a check on deficits that hold because the Grams are singular),
+    and ``+-1`` when the median is infinite but the lower end is not (no finite scale to measure by)."""
+    estimate = median_ci(values, confidence)
+    holds = bool(estimate.low > threshold)
+    if math.isinf(estimate.low):
+        return Check(holds, math.copysign(math.inf, estimate.low))
+    scale = estimate.mean - estimate.low
+    if not (math.isfinite(scale) and scale > 0):
+        scale = max(abs(estimate.low - threshold), 1e-300)
+    return Check(holds, float((estimate.low - threshold) / scale))

@@ -200,16 +200,22 @@ def test_plots_draw_every_figure(results):
 
 def test_checks_and_numbers_on_a_small_run(results):
     checks, numbers = claim.checks(results)
-    assert len(checks) == 14 and all(isinstance(ok, bool | np.bool_) for ok in checks.values())
-    assert checks["all headline numbers finite"]
+    assert len(checks) == 14 and all(isinstance(ok, analysis.Check) for ok in checks.values())
+    assert checks["all headline numbers finite (the vanilla deficit may be +inf: a collapsed Gram)"]
     assert checks["BN, n = 8, d = 16n, near-collinear input: deficit falls with depth"]
     assert results["centred"]["singular_fraction"] == 1.0  # the full Gram of mean-centred BN + identity
     assert set(numbers) == {
         "deficit_start", "deficit_end", "deficit_end_vanilla", "deficit_end_by_activation", "deficit_identity_error",
         "width_regime_median_end", "floor_slope_n", "floor_slope_n_ci", "floor_slope_d", "floor_slope_d_ci",
         "floor_power_law", "floor_gap", "gaussian_distance_slope_d", "gaussian_distance_slope_d_ci",
-        "gaussian_mmd2_floor", "centred_complement_deficit_end",
+        "gaussian_mmd2_floor", "centred_complement_deficit_end", "width_regime_log_growth_2n",
+        "width_regime_growth_median", "gaussian_input_deficit", "floor_over_gaussian_input",
+        "gaussian_mmd2_floor_over_start", "vanilla_log_growth",
     }  # fmt: skip
+    # every check but the finiteness one has a margin; the margin's sign is the check's outcome
+    margins = {name: ok.margin for name, ok in checks.items() if not name.startswith("all headline")}
+    assert all(m is not None for m in margins.values())
+    assert all((m > 0) == bool(checks[name]) for name, m in margins.items() if not math.isnan(m))
     assert numbers["deficit_start"] == results["main"]["deficit_start"].mean
     assert set(numbers["floor_gap"]) == {"n=4,d=64", "n=8,d=32", "n=8,d=64", "n=8,d=128"}
     lines = claim.summary(results).splitlines()
@@ -222,28 +228,84 @@ def _estimate(mean, half=0.1):
 
 def test_checks_fail_on_results_that_contradict_the_claim(results):
     main = {**results["main"], "deficit_end": _estimate(results["main"]["deficit_start"].mean + 1)}
-    main["deficit_end_vanilla"] = _estimate(0.0)
-    floor = {**results["floor"], "slope_d": _estimate(0.5), "slope_n": _estimate(-0.5), "depth_lowers_gaussian": False}
+    main["deficit_end_vanilla"], main["vanilla_log_growth"] = _estimate(0.0), _estimate(-1.0)
+    floor = {**results["floor"], "slope_d": _estimate(0.5), "slope_n": _estimate(-0.5)}
+    floor["depth_lowers_gaussian"] = analysis.Check(False, -1.0)
     law = {**results["law"], "slope": _estimate(1.0)}
     end = dict(results["activations"]["deficit_end"])
     end["sigmoid"] = _estimate(0.0)
     end["tanh"] = dataclasses.replace(results["activations"]["deficit_start"]["tanh"])
     centred = {**results["centred"], "singular_fraction": 0.5}
-    broken = {**results, "main": main, "floor": floor, "law": law, "centred": centred}
+    regime = {**results["regime"], "growth": {8: np.full(3, 2.0), 16: np.array([0.5, 0.6, 0.7])}}
+    law["mmd2_floor"] = law["mmd2_floor"].map(lambda e: _estimate(1.0, 0.01))
+    broken = {**results, "main": main, "floor": floor, "law": law, "centred": centred, "regime": regime}
     broken["activations"] = {**results["activations"], "deficit_end": end}
     checks, _ = claim.checks(broken)
     failing = {
         "BN, n = 8, d = 16n, near-collinear input: deficit falls with depth",
         "BN, same: final deficit below 10% of its starting deficit",
-        "vanilla: deficit grows with depth",
+        "vanilla: deficit grows with depth (per-network log(end / start), CI above 0)",
         "identity, tanh, sin, centred ReLU: final deficit below 20% of the start",
         "sigmoid loses entropy",
         "gap floor falls with width at n = 8, d = 32..512: exponent CI below 0",
         "gap floor grows with n at fixed d/n, n = 4..32: exponent CI above 0",
-        "Gaussian inputs: depth lowers the entropy at every (n, d) of the grid",
+        "Gaussian inputs: depth lowers the entropy at every (n, d) of the grid (floor CI above the input)",
+        "n = 8, d = 2n: the deficit grows with depth (per-network log(end / start), CI above 0)",
+        "n = 8, d = n: the deficit grows more than 5-fold, the Gram degenerates (median per-network growth, CI)",
+        "a row's law contracts towards N(0, I): floor below 5% of layer 0 at every width",
         "its distance to N(0, I) shrinks with width: MMD² exponent CI below 0",
         "centred BN: measured on the complement, entropy rises",
     }
     assert {name for name, ok in checks.items() if not ok} >= failing
+    assert all(checks[name].margin < 0 for name in failing if checks[name].margin is not None)
+    finite = "all headline numbers finite (the vanilla deficit may be +inf: a collapsed Gram)"
     nan = {**results, "law": {**results["law"], "slope": _estimate(math.nan)}}
-    assert not claim.checks(nan)[0]["all headline numbers finite"]
+    assert not claim.checks(nan)[0][finite]
+    collapsed = {**results, "main": {**results["main"], "deficit_end_vanilla": analysis.mean_ci([1.0, np.inf])}}
+    assert claim.checks(collapsed)[0][finite]  # a vanilla Gram that collapsed to singular is a legitimate +inf
+
+
+def test_isotropic_deficit_matches_the_gaussian_inputs_of_the_floor_chain():
+    table = claim.isotropic_deficit(4, 64, 500, make_generator(0))
+    assert list(table.columns) == ["seed", "deficit"] and len(table) == 500 and (table["deficit"] > 0).all()
+    # about n (n - 1) / 4d nats for i.i.d. Gaussian rows (the same inputs as floor_chain's layer 0)
+    assert 0.7 * 12 / 256 < table["deficit"].mean() < 1.3 * 12 / 256
+    chain = claim.floor_chain(4, 64, 200, make_generator(1), depth=1, every=1)
+    starts = 2 * chain[chain["layer"] == 0]["gap"]
+    assert abs(starts.mean() - table["deficit"].mean()) < 4 * starts.std() / math.sqrt(len(starts))
+
+
+def test_growth_checks_use_paired_intervals_and_allow_singular_grams():
+    grows = {"n": 8, "growth": {8: np.array([np.inf] * 9 + [6.0]), 16: np.array([1.5, 1.8, 1.3, 2.0, 1.6])}}
+    checks = claim.growth_checks(grows)
+    assert all(checks.values()) and all(check.margin > 0 for check in checks.values())
+    name_2n, name_n = list(checks)
+    assert checks[name_n].margin == math.inf  # even the interval's lower end is a singular Gram
+    flat = {"n": 8, "growth": {8: np.array([4.0, 3.0, 6.0, 5.0, 4.5, 3.5]), 16: np.array([1.5, 0.6, 1.2, 0.7, 1.0])}}
+    checks = claim.growth_checks(flat)
+    assert not checks[name_2n] and checks[name_2n].margin < 0 and not checks[name_n]
+
+
+def test_median_ci_is_an_order_statistic_interval():
+    values = np.arange(1.0, 11.0)  # m = 10: k = 2, coverage 1 - 2 * 11/1024
+    estimate = analysis.median_ci(values[::-1])
+    assert (estimate.mean, estimate.low, estimate.high, estimate.count) == (5.5, 2.0, 9.0, 10)
+    twenty = analysis.median_ci(np.arange(20.0))
+    assert (twenty.low, twenty.high) == (5.0, 14.0)  # k = 6 at m = 20
+    assert (analysis.median_ci([3.0, 1.0, 2.0]).low, analysis.median_ci([3.0, 1.0, 2.0]).high) == (1.0, 3.0)
+    singular = analysis.median_ci([1.0, 2.0] + [np.inf] * 8)
+    assert singular.mean == np.inf and singular.low == 2.0 and singular.high == np.inf
+    with pytest.raises(ValueError, match="NaN"):
+        analysis.median_ci([1.0, np.nan, 2.0])
+    with pytest.raises(ValueError, match="both"):
+        analysis.median_ci([1.0, np.inf, -np.inf])
+
+
+def test_median_above_margin_is_in_lower_half_widths():
+    check = analysis.median_above(np.arange(1.0, 11.0), 1.0)  # low 2, median 5.5
+    assert check and check.margin == pytest.approx((2.0 - 1.0) / 3.5)
+    assert not analysis.median_above(np.arange(1.0, 11.0), 3.0)
+    assert analysis.median_above(np.arange(1.0, 11.0), 3.0).margin == pytest.approx(-1.0 / 3.5)
+    assert analysis.median_above([np.inf] * 10, 5.0).margin == math.inf
+    infinite_median = analysis.median_above([6.0, 7.0] + [np.inf] * 8, 5.0)  # low 7: no finite half width
+    assert infinite_median and infinite_median.margin == 1.0
