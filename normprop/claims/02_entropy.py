@@ -16,10 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from normprop.claims import Claim, cite, lazy_import
 
+np = lazy_import("numpy")
 torch = lazy_import("torch")
 pd = lazy_import("pandas")
 sns = lazy_import("seaborn")

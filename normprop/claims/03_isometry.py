@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from normprop.claims import Claim, cite, lazy_import
 
+np = lazy_import("numpy")
 torch = lazy_import("torch")
 pd = lazy_import("pandas")
 sns = lazy_import("seaborn")
