@@ -413,3 +413,20 @@ def median_above(values: np.ndarray | list[float], threshold: float, confidence:
     if not (math.isfinite(scale) and scale > 0):
         scale = max(abs(estimate.low - threshold), 1e-300)
     return Check(holds, float((estimate.low - threshold) / scale))
+
+
+# --- added for notebook 04 ---
+
+
+def per_seed_log_slope(table: pd.DataFrame, x: str, column: str, confidence: float = 0.95) -> Estimate:
+    """Mean and CI over seeds of the per-seed slope of ``log(column)`` against ``x``: an exponential rate per unit
+    of ``x`` (negative for a decay), fitted to each seed alone (:func:`per_seed_slope`).
+
+    A zero in ``column`` gives ``log = -inf`` and so the slope ``inf`` (see :func:`per_seed_slopes`): drop the
+    rows below the floor the metric resolves before calling this.
+    """
+    if column not in table:
+        raise ValueError(f"table must have a {column!r} column; it has {sorted(table.columns)}")
+    logged = f"log {column}"
+    with np.errstate(divide="ignore"):
+        return per_seed_slope(table.assign(**{logged: np.log(table[column])}), x, logged, confidence)

@@ -58,22 +58,10 @@ if "google.colab" in sys.modules:
     os.chdir("/content/normprop/notebooks")
 
 # %%
-import math
-from itertools import pairwise
-
-import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
-import seaborn as sns
-import torch
-
 import normprop as npp
-from normprop import analysis as stats
-from normprop import data, gradients, metrics, nets, theory, train
 
 session = npp.start("04_bounded_gradients", preset, seed=seed, threads=threads, device=device)
-cfg, band = session.sizes, session.band
-seeds = cfg["seeds"]
+claim, band = session.claim_module, session.band
 
 # %% [markdown]
 # ## Fig. 1 — the isometry gap decays exponentially (Theorem 1)
@@ -82,48 +70,14 @@ seeds = cfg["seeds"]
 # given in a usable form, so we do not draw the bound; we fit the empirical rate $r(d)$ of
 # $\log\phi_\ell \approx \log\phi_0 - r\,\ell$ for each width and compare how it **scales** with $d$ with the theorem's $1/k$,
 # which falls at least as fast as $d^{-2}$. Input: an orthogonal batch plus Gaussian noise of standard deviation
-# 0.3 (near-isometric, $\phi_0 \approx 0.09$), $n = d$, float64 (the gap reaches $10^{-12}$ within a few hundred layers).
+# 0.3 (near-isometric, $\phi_0 \approx 0.09$), $n = d$, float64 (the gap reaches $10^{-12}$ within a few hundred layers; the
+# rate is fitted where the gap is above $10^{-10}$, since float64 round-off of a log-determinant is about $10^{-14}$).
 
 # %%
-rates_table = session.grid(
-    "isometry_rate",
-    lambda width, depth, noise, seeds, generator: nets.measure_chain(
-        data.noisy_orthogonal_batch(seeds, width, width, generator, noise, torch.float64),
-        nets.NetworkSpec(width, depth, norm="batch", norm_scale="unit", init="orthogonal"),
-        {"gap": metrics.isometry_gap},
-        generator,
-        every=2,
-    ),
-    fixed={"depth": cfg["rate_depth"], "noise": cfg["input_noise"]},
-    seeds=seeds,
-    shard=seeds,
-    width=cfg["rate_widths"],
-)
-# Fit only where the gap is resolvable: above 1e-10 (float64 round-off of a log-determinant is ~1e-14).
-resolvable = rates_table[rates_table.gap > 1e-10].assign(log_gap=lambda t: np.log(t.gap))
-isometry_rate = {width: stats.per_seed_slope(t, "layer", "log_gap") for width, t in resolvable.groupby("width")}
-widths = np.array(cfg["rate_widths"], dtype=float)
-rate_exponent = stats.fit_line(np.log(widths), np.log([-isometry_rate[w].mean for w in cfg["rate_widths"]]))[0]
-
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-sns.lineplot(
-    rates_table[rates_table.gap > 0], x="layer", y="gap", hue="width", palette="colorblind", ax=axes[0], **band
-)
-axes[0].set(yscale="log", ylabel="isometry gap", title="BN + orthogonal weights, n = d")
-decay = np.array([-isometry_rate[w].mean for w in cfg["rate_widths"]])
-axes[1].plot(widths, decay, "o-", label=f"measured, slope {rate_exponent:.2f}")
-axes[1].plot(widths, decay[0] * (widths / widths[0]) ** -2.0, ":", color="gray", label="theorem's best case, d^-2")
-axes[1].set(xscale="log", yscale="log", xlabel="width d (= n)", ylabel="decay rate per layer", title="rate vs width")
-axes[1].set_xticks(widths, [str(int(w)) for w in widths])
-axes[1].minorticks_off()
-axes[1].legend()
-session.save_figure(fig, "04_isometry_rate")
-plt.show()
-for width in cfg["rate_widths"]:
-    scaled = -width * isometry_rate[width].mean
-    print(f"d = {width:>3}: log gap slope per layer {isometry_rate[width]}, d * rate = {scaled:.2f}")
-print(f"log-log slope of the rate against width: {rate_exponent:.2f} (Theorem 1 allows -2 at best)")
-
+rate = claim.isometry_rate(session)
+with session.figure("04_isometry_rate", ncols=2, figsize=(11, 4)) as axes:
+    claim.plot_isometry_rate(axes, rate, band)
+print(claim.isometry_rate_reading(rate))
 
 # %% [markdown]
 # The decay is exponential at every width, and the rate falls like $1/d$ ($d \cdot r \approx$ constant), much faster
@@ -138,29 +92,7 @@ print(f"log-log slope of the rate against width: {rate_exponent:.2f} (Theorem 1 
 
 
 # %%
-def theorem3_case(d: int, trial: int, samples: int, generator: torch.Generator) -> dict:
-    """One random input with unit-norm features: its isometry, the bound, and the Monte Carlo estimate."""
-    x = nets.normalize(torch.randn(1, d, d, generator=generator, dtype=torch.float64), "batch", norm_scale="unit")
-    weights = nets.haar_orthogonal(samples, d, d, generator, torch.float64)
-    isometry_out = torch.exp(-metrics.isometry_gap(nets.normalize(x @ weights, "batch", norm_scale="unit")))
-    estimate = stats.mean_ci(isometry_out.numpy(), confidence=0.999)
-    return {
-        "I(X)": torch.exp(-metrics.isometry_gap(x)).item(),
-        "bound": theory.theorem3_isometry_bound(x).item(),
-        "E I(BN(WX))": estimate.mean,
-        "CI low (99.9%)": estimate.low,
-    }
-
-
-theorem = session.grid(
-    "theorem3",
-    theorem3_case,
-    fixed={"samples": cfg["theorem3_samples"]},
-    d=cfg["theorem3_dims"],
-    trial=list(range(cfg["theorem3_inputs"])),
-)
-theorem["holds"] = theorem["CI low (99.9%)"] >= theorem["bound"]
-theorem3_holds = bool(theorem["holds"].all())
+theorem = claim.theorem3(session)
 theorem.round(4)
 
 # %% [markdown]
@@ -179,61 +111,10 @@ theorem.round(4)
 #   decides the batch size of the training section below.
 
 # %%
-width = cfg["grad_width"]
-BATCHES = {
-    "independent": lambda seeds, width, generator: data.gaussian_batch(seeds, width, width, generator, torch.float64),
-    "repeated": lambda seeds, width, generator: data.degenerate_batch(
-        seeds, width, width, generator, distinct=width // 2, dtype=torch.float64
-    ),
-    "half": lambda seeds, width, generator: data.gaussian_batch(seeds, width // 2, width, generator, torch.float64),
-}
-
-
-def gradient_at_depth(
-    run: str, depth: int, width: int, seeds: int, generator: torch.Generator, x: str = "independent", **layer
-) -> pd.DataFrame:
-    """log ||dL/dW_0|| of a fresh network of this depth (``layer``: NetworkSpec fields), all seeds at once."""
-    spec = nets.NetworkSpec(width, depth, **layer)
-    log_norms = gradients.log_gradient_norms(BATCHES[x](seeds, width, generator), spec, generator)[:, 0]
-    return pd.DataFrame({"seed": np.arange(seeds), "log_grad": log_norms.numpy()})
-
-
-linear = {"norm": "batch", "norm_scale": "unit"}
-gradient_runs = session.cases(
-    "gradients",
-    gradient_at_depth,
-    [
-        dict(**case, depth=depth)
-        for case in [
-            dict(run="orthogonal", init="orthogonal", **linear),
-            dict(run="Gaussian", init="gaussian", **linear),
-            dict(run="orthogonal, repeated samples", x="repeated", init="orthogonal", **linear),
-            dict(run="orthogonal, centred BN", init="orthogonal", centering=True, **linear),
-            dict(run="orthogonal, n = d/2 samples", x="half", init="orthogonal", **linear),
-        ]
-        for depth in cfg["grad_depths"]
-    ],
-    fixed={"width": width},
-    seeds=seeds,
-    shard=seeds,
-)
-grad_slope = {label: stats.per_seed_slope(t, "depth", "log_grad") for label, t in gradient_runs.groupby("run")}
-
-fig, ax = plt.subplots(figsize=(6.5, 4))
-sns.lineplot(gradient_runs, x="depth", y="log_grad", hue="run", marker="o", ax=ax, **band)
-ax.set(xlabel="depth L", ylabel="log ||dL/dW_0||", title=f"BN, linear, d = {width} (n = d unless stated)")
-session.save_figure(fig, "04_gradients")
-plt.show()
-for label, estimate in grad_slope.items():
-    print(f"{label:>30}: slope of log gradient per layer {estimate}")
-exploding, centred = grad_slope["Gaussian"], grad_slope["orthogonal, centred BN"]
-centred_slowdown = stats.growth_ratio(exploding, centred)
-centred_grows = centred.low > 0
-print(
-    f"centred BN: {'mild growth (slope CI above 0)' if centred_grows else 'no measurable growth (slope CI contains 0)'}"
-    f" up to depth {max(cfg['grad_depths'])}; Gaussian weights grow {centred_slowdown.mean:.0f} times faster"
-    f" (at least {centred_slowdown.low:.0f} times)"
-)
+grads = claim.gradient_growth(session)
+with session.figure("04_gradients", figsize=(6.5, 4)) as ax:
+    claim.plot_gradients(ax, grads, band)
+print(claim.gradient_reading(grads))
 
 # %% [markdown]
 # Orthogonal weights with independent samples: flat (the slope's interval lies within 10% of the Gaussian slope
@@ -255,56 +136,10 @@ print(
 # $\log\|\partial L/\partial W_0\| - \log\alpha_{L-1}$.
 
 # %%
-gain = nets.power_law_gain(cfg["gamma"])
-shaping = session.cases(
-    "shaping",
-    gradient_at_depth,
-    [
-        dict(
-            run=f"{name}{label}",
-            norm="batch",
-            init="orthogonal",
-            norm_scale="rms",
-            activation=name,
-            **kwargs,
-            depth=depth,
-        )
-        for name in ["tanh", "sin"]
-        for label, kwargs in [("", {}), (", gain", {"gain": gain})]
-        for depth in cfg["grad_depths"]
-    ],
-    fixed={"width": width},
-    seeds=seeds,
-    shard=seeds,
-)
-shaping["gain-corrected"] = shaping["log_grad"] - np.where(
-    shaping["run"].str.endswith("gain"), np.log([gain(d - 1) for d in shaping["depth"]]), 0.0
-)
-shaped_slope = {label: stats.per_seed_slope(t, "depth", "log_grad") for label, t in shaping.groupby("run")}
-corrected_slope = {label: stats.per_seed_slope(t, "depth", "gain-corrected") for label, t in shaping.groupby("run")}
-
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-sns.lineplot(shaping, x="depth", y="log_grad", hue="run", marker="o", ax=axes[0], **band)
-axes[0].set(xlabel="depth L", ylabel="log ||dL/dW_0||", title="without and with the gain")
-with_gain = shaping[shaping.run.str.endswith("gain")]
-sns.lineplot(with_gain, x="depth", y="log_grad", hue="run", marker="o", ax=axes[1], **band)
-sns.lineplot(with_gain, x="depth", y="gain-corrected", hue="run", ls="--", ax=axes[1], legend=False, **band)
-axes[1].set(xlabel="depth L", ylabel="log gradient (dashed: minus log alpha_(L-1))", title="with the gain, zoomed")
-session.save_figure(fig, "04_shaping")
-plt.show()
-for label in shaped_slope:
-    print(f"{label:>10}: slope {shaped_slope[label]}, gain-corrected {corrected_slope[label]}")
-gain_slowdown = {
-    name: stats.growth_ratio(shaped_slope[name], corrected_slope[f"{name}, gain"]) for name in ["tanh", "sin"]
-}
-for name, ratio in gain_slowdown.items():
-    corrected = corrected_slope[f"{name}, gain"]
-    print(
-        f"{name} with the gain, gain-corrected: "
-        f"{'grows (slope CI above 0)' if corrected.low > 0 else 'no measurable growth (slope CI contains 0)'}"
-        f", {corrected.mean * max(cfg['grad_depths']):.2f} nats over {max(cfg['grad_depths'])} layers;"
-        f" {ratio.mean:.0f} times slower than without the gain (interval {ratio.low:.0f} to {ratio.high:.0f})"
-    )
+shaped = claim.shaping(session)
+with session.figure("04_shaping", ncols=2, figsize=(11, 4)) as axes:
+    claim.plot_shaping(axes, shaped, band)
+print(claim.shaping_reading(shaped))
 
 # %% [markdown]
 # Without the gain, tanh and sin explode at about 0.09 and 0.13 nats per layer. With it, the raw log gradient falls
@@ -357,98 +192,13 @@ for name, ratio in gain_slowdown.items():
 # connect the two.
 
 # %%
-CHANCE = math.log(10)
-TRAINS_BELOW = 0.5 * CHANCE
-
-
-def train_at_depth(
-    run: str,
-    depth: int,
-    width: int,
-    batch: int,
-    epochs: int,
-    lr: float,
-    seeds: int,
-    generator: torch.Generator,
-    **layer,
-) -> pd.DataFrame:
-    """Loss after the budget and log ||dL/dW_0|| at initialisation, per seed (``layer``: spec fields): one batched
-    SGD run of all seeds on the digits, loaded here so that the task carries no data."""
-    x_train, y_train, _, _ = data.classification_data("digits")
-    spec = nets.NetworkSpec(width, depth, norm="batch", norm_scale="rms", order="act_norm", **layer)
-    losses = train.train_losses_after_budget(x_train, y_train, spec, seeds, epochs, generator, lr, batch)
-    batches = torch.rand(seeds, len(x_train), generator=generator).argsort(-1)[:, :batch]
-    log_grad = gradients.log_gradient_norms(x_train[batches].double(), spec, generator)[:, 0]
-    return pd.DataFrame({"seed": np.arange(seeds), "loss": losses, "log_grad_init": log_grad.numpy()})
-
-
-shaped = nets.power_law_gain(cfg["gamma"])
-training = session.cases(
-    "training",
-    train_at_depth,
-    [
-        dict(**case, depth=depth)
-        for case in [dict(run="orthogonal", init="orthogonal"), dict(run="Gaussian", init="gaussian")]
-        + [
-            dict(run=f"orthogonal, {name}{label}", init="orthogonal", activation=name, **kwargs)
-            for name in cfg["train_activations"]
-            for label, kwargs in [(", gain", {"gain": shaped}), ("", {})]
-        ]
-        for depth in cfg["train_depths"]
-    ],
-    fixed={
-        "width": cfg["train_width"],
-        "batch": cfg["train_batch_size"],
-        "epochs": cfg["train_epochs"],
-        "lr": cfg["train_lr"],
-    },
-    seeds=cfg["train_seeds"],
-    shard=cfg["train_seeds"],
-)
-outcomes = train.training_outcomes(training, TRAINS_BELOW)
-deepest = max(cfg["train_depths"])
-
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-colours = dict(zip(outcomes["run"].unique(), sns.color_palette("colorblind"), strict=False))
-ceiling = 1.35 * CHANCE  # where diverged runs are drawn
-for row, (run, table) in enumerate(outcomes.groupby("run", sort=False)):
-    finite, diverged = table[np.isfinite(table["mean"])], table[~np.isfinite(table["mean"])]
-    axes[0].plot(finite["depth"], finite["mean"], "o-", color=colours[run])
-    axes[0].fill_between(finite["depth"], finite["low"], finite["high"], color=colours[run], alpha=0.2)
-    axes[0].plot(diverged["depth"], np.full(len(diverged), ceiling - 0.1 * row), "x", color=colours[run], ms=9, mew=2)
-axes[0].axhline(CHANCE, color="black", ls="--", lw=1, label="chance, ln 10")
-axes[0].axhline(TRAINS_BELOW, color="gray", ls=":", lw=1, label="'trains' below ½ ln 10")
-axes[0].plot([], [], "x", color="gray", mew=2, label="a seed diverged (loss inf)")
-axes[0].set(
-    xscale="log",
-    xlabel="depth L",
-    ylabel="training loss after the budget (95% CI)",
-    ylim=(0, 1.45 * CHANCE),
-    title=f"SGD on digits, {cfg['train_epochs']} epochs, lr {cfg['train_lr']}, n = d = {cfg['train_width']}",
-)
-axes[0].legend(loc="lower left", fontsize=8)
-sns.lineplot(training, x="depth", y="log_grad_init", hue="run", palette=colours, marker="o", ax=axes[1], **band)
-axes[1].set(
-    xlabel="depth L (linear scale)", ylabel="log ||dL/dW_0|| at initialisation", title="the gradient at the start"
-)
-axes[1].legend(fontsize=8)
-session.save_figure(fig, "04_training_depth")
-plt.show()
+training = claim.training_at_depth(session)
+with session.figure("04_training_depth", ncols=2, figsize=(12, 4.5)) as axes:
+    claim.plot_training(axes, training, band)
 
 # %%
-loss_table = outcomes.assign(
-    cell=[
-        f"{m:.2f} [{lo:.2f}, {hi:.2f}] {o}" if np.isfinite(m) else f"diverged {k}/{n}: {o}"
-        for m, lo, hi, o, k, n in outcomes[["mean", "low", "high", "outcome", "diverged", "seeds"]].values
-    ]
-)
-for run, table in outcomes.groupby("run", sort=False):
-    depths_by = {
-        outcome: table.loc[table.outcome == outcome, "depth"].tolist() for outcome in train.TRAINING_OUTCOMES
-    }
-    undecided = f", undecided at {depths_by['undecided']}" if depths_by["undecided"] else ""
-    print(f"{run:>24}: trains at depths {depths_by['trains']}, fails at {depths_by['fails']}{undecided}")
-loss_table.pivot(index="run", columns="depth", values="cell").loc[outcomes["run"].unique()]
+print(claim.training_reading(training))
+claim.training_table(training)
 
 # %% [markdown]
 # **Orthogonal weights** train at every depth tried, the deepest included, and their gradient at initialisation does
@@ -477,84 +227,11 @@ loss_table.pivot(index="run", columns="depth", values="cell").loc[outcomes["run"
 # reproduce, or is only resolved in one preset, are reported as supporting lines, not hidden.
 
 # %% tags=["nbval-check-output"]
-orthogonal_outcome = outcomes[outcomes.run == "orthogonal"].set_index("depth")["outcome"]
-gaussian_outcome = outcomes[outcomes.run == "Gaussian"].set_index("depth")["outcome"]
-at_deepest = outcomes[outcomes.depth == deepest].set_index("run")
-train_loss_by_depth = {
-    run: dict(zip(t["depth"], t["mean"], strict=True)) for run, t in outcomes.groupby("run", sort=False)
-}
-trains_at_max_depth = {run: bool(row["outcome"] == "trains") for run, row in at_deepest.iterrows()}
-numbers = {
-    "isometry_rate": {width: estimate.mean for width, estimate in isometry_rate.items()},
-    "isometry_rate_width_exponent": rate_exponent,
-    "grad_slope_orthogonal": grad_slope["orthogonal"].mean,
-    "grad_slope_gaussian": grad_slope["Gaussian"].mean,
-    "grad_slope_degenerate": grad_slope["orthogonal, repeated samples"].mean,
-    "grad_slope_centred": centred.mean,
-    "grad_slope_centred_ci": [centred.low, centred.high],
-    "grad_slope_half_batch": grad_slope["orthogonal, n = d/2 samples"].mean,
-    "centred_slowdown": centred_slowdown.mean,
-    "shaped_grad_slope": {name: shaped_slope[f"{name}, gain"].mean for name in ["tanh", "sin"]},
-    "shaped_grad_slope_corrected": {name: corrected_slope[f"{name}, gain"].mean for name in ["tanh", "sin"]},
-    "unshaped_grad_slope": {name: shaped_slope[name].mean for name in ["tanh", "sin"]},
-    "gain_slowdown": {name: ratio.mean for name, ratio in gain_slowdown.items()},
-    "gain_slowdown_low": {name: ratio.low for name, ratio in gain_slowdown.items()},
-    "theorem3_holds": theorem3_holds,
-    "train_loss_by_depth": train_loss_by_depth,
-    "trains_at_max_depth": trains_at_max_depth,
-    "train_outcome": {
-        run: dict(zip(t["depth"], t["outcome"], strict=True)) for run, t in outcomes.groupby("run", sort=False)
-    },
-    "train_max_depth": deepest,
-}
-print(f"isometry rate x width: {', '.join(f'{-w * isometry_rate[w].mean:.1f}' for w in cfg['rate_widths'])}")
-print(
-    f"gradient slope per layer: |orthogonal| < 0.001: {abs(grad_slope['orthogonal'].mean) < 0.001}, "
-    f"Gaussian {grad_slope['Gaussian'].mean:.2f}"
-)
-print(f"centred BN at least 10 times slower than Gaussian: {centred_slowdown.low > 10}")
-print(
-    f"tanh slope without gain {shaped_slope['tanh'].mean:.2f}; "
-    f"gain slows it at least 10-fold: {gain_slowdown['tanh'].low > 10}"
-)
-print(f"Theorem 3 holds in every Monte Carlo case: {theorem3_holds}")
-for run, trained in trains_at_max_depth.items():
-    print(f"trains at depth {deepest}: {run}: {trained}")
+results = rate, theorem, grads, shaped, training
+print(claim.summary(*results))
 
 # %%
-checks = {
-    "isometry gap decays exponentially at every width": all(e.high < 0 for e in isometry_rate.values()),
-    "the rate falls with width": all(
-        isometry_rate[a].mean < isometry_rate[b].mean for a, b in pairwise(cfg["rate_widths"])
-    ),
-    "Theorem 3 holds (Monte Carlo)": theorem3_holds,
-    "Gaussian weights explode": exploding.low > 0,
-    "orthogonal weights stay bounded (|slope| < 10% of Gaussian)": abs(grad_slope["orthogonal"].low)
-    < 0.1 * exploding.low
-    and abs(grad_slope["orthogonal"].high) < 0.1 * exploding.low,
-    "repeated samples explode": grad_slope["orthogonal, repeated samples"].low > 0.5 * exploding.low,
-    "centred BN grows at least 10 times slower than Gaussian weights": centred_slowdown.low > 10,
-    "tanh and sin without gain explode": all(shaped_slope[name].low > 0 for name in ["tanh", "sin"]),
-    "the gain slows the growth of tanh and sin at least 10-fold (gain-corrected)": all(
-        ratio.low > 10 for ratio in gain_slowdown.values()
-    ),
-    f"orthogonal + BN trains at every depth up to {deepest}": bool((orthogonal_outcome == "trains").all()),
-    f"Gaussian + BN fails at depth {deepest}": gaussian_outcome[deepest] == "fails",
-    f"shaped {', '.join(cfg['train_activations'])} train at depth {deepest}, unshaped fail": all(
-        at_deepest.loc[f"orthogonal, {name}, gain", "outcome"] == "trains"
-        and at_deepest.loc[f"orthogonal, {name}", "outcome"] == "fails"
-        for name in cfg["train_activations"]
-    ),
-}
-supporting = {
-    f"centred BN: measurable growth up to depth {max(cfg['grad_depths'])} (slope CI above 0)": bool(centred_grows),
-    "with the gain, no measurable growth (gain-corrected slope CI contains 0, tanh and sin)": all(
-        corrected_slope[f"{name}, gain"].low <= 0 <= corrected_slope[f"{name}, gain"].high for name in ["tanh", "sin"]
-    ),
-    "n = d/2 samples explode with orthogonal weights (slope CI above 0)": grad_slope["orthogonal, n = d/2 samples"].low
-    > 0,
-}
-session.finish(checks, numbers, supporting=supporting)
+session.finish(*claim.checks(*results))
 
 # %% [markdown]
 # ## Deviations from the paper
