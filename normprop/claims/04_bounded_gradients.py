@@ -15,13 +15,12 @@ from collections.abc import Mapping
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from normprop.claims import Claim, cite, lazy_import
 
 if TYPE_CHECKING:
     from normprop.repro.session import Session
 
+np = lazy_import("numpy")
 torch = lazy_import("torch")
 pd = lazy_import("pandas")
 sns = lazy_import("seaborn")
