@@ -33,7 +33,7 @@ def test_a_held_lock_refuses_a_second_holder_and_names_the_first(tmp_path):
 def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
     path = tmp_path / ".lock"
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"from normprop import lock\nwith lock.hold_lock({str(path)!r}, 'held'):\n"
+        [sys.executable, "-c", f"from normprop.repro import lock\nwith lock.hold_lock({str(path)!r}, 'held'):\n"
          "    print('locked', flush=True)\n    input()"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
