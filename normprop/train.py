@@ -14,7 +14,7 @@ can fit it to its own random initialisation batch (:func:`init_batches`), as the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -152,6 +152,7 @@ def init_weights(
     x_init: torch.Tensor | None = None,
     v_prime: str = "haar",
     scale: str = "rms",
+    fitted_layers: Collection[int] | None = None,
 ) -> list[torch.Tensor]:
     """Weights for every layer of the MLP, ``(seeds, d_in, d_out)`` each: ``spec.depth`` hidden layers drawn
     by ``spec.init``, then a Xavier readout to ``classes`` logits.
@@ -159,6 +160,8 @@ def init_weights(
     ``"iterative_orthogonalization"`` needs the batch ``x_init``: ``(n, inputs)`` shared by all seeds, or
     ``(seeds, n, inputs)``, one per seed (:func:`init_batches`). Each hidden layer is fitted to that batch as
     propagated through the layers before it (:func:`orthogonalizing_weight` with ``v_prime`` and ``scale``).
+    ``fitted_layers`` (0-based) fits only those layers and draws the others from He's ``N(0, 2/d_in)``, still in
+    order, so that a fitted layer sees its input as propagated through the drawn ones (None: every layer).
     """
     check_positive_int(seeds, "seeds")
     check_positive_int(inputs, "inputs")
@@ -174,8 +177,13 @@ def init_weights(
             raise ValueError(f"x_init must have {seeds} batches (one per seed), got shape {tuple(x_init.shape)}")
         h = x_init.expand(seeds, *x_init.shape[-2:])
         hidden = []
+        if fitted_layers is not None and not set(fitted_layers) <= set(range(spec.depth)):
+            raise ValueError(f"fitted_layers must be layers 0 to {spec.depth - 1}, got {sorted(fitted_layers)}")
         for layer in range(spec.depth):
-            weight = orthogonalizing_weight(h, spec.width, generator, v_prime, scale)
+            if fitted_layers is None or layer in fitted_layers:
+                weight = orthogonalizing_weight(h, spec.width, generator, v_prime, scale)
+            else:
+                weight = sample_weights(seeds, h.shape[-1], spec.width, "he", generator, h.dtype)
             hidden.append(weight)
             with torch.no_grad():
                 h = activate(h @ weight, spec, layer)
@@ -297,14 +305,31 @@ def sgd_to_budget(
     lr: float = 0.01,
     batch_size: int = 32,
 ) -> np.ndarray:
-    """Full training-set loss of every seed after ``epochs`` epochs of :func:`sgd`, shape ``(seeds,)``.
+    """Full training-set loss of every seed after ``epochs`` epochs of :func:`sgd`, shape ``(seeds,)``:
+    the losses of :func:`train_to_budget`."""
+    return train_to_budget(x, y, weights, spec, epochs, generator, lr, batch_size)[0]
+
+
+def train_to_budget(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    weights: Sequence[torch.Tensor],
+    spec: NetworkSpec,
+    epochs: int,
+    generator: torch.Generator,
+    lr: float = 0.01,
+    batch_size: int = 32,
+) -> tuple[np.ndarray, list[torch.Tensor]]:
+    """``(losses, weights)``: every seed's full training-set loss after ``epochs`` epochs of :func:`sgd`, shape
+    ``(seeds,)``, and the weights it ended with.
 
     ``sgd`` stops all seeds at the first epoch where one seed's loss is not finite. Here a seed whose
-    loss is not finite has **diverged**: its entry is ``+inf`` and it is dropped, while the other seeds train
-    on, still batched, to the full budget. The seeds share the mini-batch order (one permutation per epoch,
-    as in ``sgd``), so a seed's result does not depend on whether another diverged. The loss is the one
-    ``sgd`` records: cross-entropy on the whole training set in one forward pass, so batch normalization
-    uses the statistics of the whole training set, not of a mini-batch.
+    loss is not finite has **diverged**: its entry is ``+inf`` (its weights are those of the epoch before) and it
+    is dropped, while the other seeds train on, still batched, to the full budget. The seeds share the mini-batch
+    order (one permutation per epoch, as in ``sgd``), so a seed's result does not depend on whether another
+    diverged. The loss is the one ``sgd`` records: cross-entropy on the whole training set in one forward pass,
+    so batch normalization uses the statistics of the whole training set, not of a mini-batch
+    (:func:`minibatch_loss` gives the other reading).
     """
     check_positive_int(epochs, "epochs")
     weights = [w.detach() for w in weights]
@@ -321,9 +346,28 @@ def sgd_to_budget(
         losses[alive] = np.where(finite, last["loss"].to_numpy(), np.inf)
         weights = [w.clone() for w in weights]
         for w, trained in zip(weights, result.weights, strict=True):
-            w[index] = trained
+            w[index[torch.from_numpy(finite)]] = trained[torch.from_numpy(finite)]
         done += 1
         alive = alive[finite]
+    return losses, weights
+
+
+def minibatch_loss(
+    x: torch.Tensor, y: torch.Tensor, weights: Sequence[torch.Tensor], spec: NetworkSpec, batch_size: int
+) -> np.ndarray:
+    """Every seed's mean cross-entropy over the training set evaluated in mini-batches of ``batch_size`` (in the
+    data's order, the last one possibly smaller), so that batch normalization uses each mini-batch's statistics,
+    as SGD sees them; the official bngrad code reports this mean. ``inf`` for a seed whose loss is not finite.
+    :func:`sgd` records the other reading, one forward pass over the whole set."""
+    check_positive_int(batch_size, "batch_size")
+    total = torch.zeros(weights[0].shape[0], dtype=torch.float64)
+    with torch.no_grad():
+        for start in range(0, len(x), batch_size):
+            logits, _ = predict(x[start : start + batch_size], weights, spec)
+            targets = y[start : start + batch_size].expand(logits.shape[0], -1)
+            total += F.cross_entropy(logits.transpose(1, 2), targets, reduction="none").double().sum(-1)
+    losses = (total / len(x)).numpy()
+    losses[~np.isfinite(losses)] = np.inf
     return losses
 
 
@@ -375,4 +419,26 @@ def training_outcomes(
                 "outcome": outcome,
             }
         )
+    return pd.DataFrame(rows)
+
+
+def best_step_outcomes(
+    table: pd.DataFrame,
+    threshold: float,
+    by: Sequence[str] = ("run", "depth"),
+    step: str = "lr",
+    column: str = "loss",
+) -> pd.DataFrame:
+    """For each group of ``by``, the step size of a small grid (column ``step``) whose mean ``column`` over seeds
+    is lowest, with that step's :func:`training_outcomes` row: every configuration gets its best step on the same
+    budget, so that "fails" means "fails at its best step". A step at which some seed diverged has mean ``inf`` and
+    is never best unless every step diverged; ``diverged_steps`` lists those steps ("did not train")."""
+    if step not in table:
+        raise ValueError(f"table must have the step column {step!r}; it has {sorted(table.columns)}")
+    outcomes = training_outcomes(table, threshold, by=(*by, step), column=column)
+    rows = []
+    for _, group in outcomes.groupby(list(by), sort=False):
+        best = group.iloc[int(np.argmin(group["mean"].to_numpy()))]
+        diverged = sorted(group.loc[group["diverged"] > 0, step].tolist())
+        rows.append({**best.to_dict(), "steps": sorted(group[step].tolist()), "diverged_steps": diverged})
     return pd.DataFrame(rows)

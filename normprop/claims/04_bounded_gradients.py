@@ -51,7 +51,10 @@ QUICK = {
     "train_depths": [10, 300],
     "train_epochs": 2,
     "train_lr": 0.005,
+    "train_steps": [0.001, 0.005],
     "train_activations": ["tanh"],
+    "ratio_widths": [16, 32],
+    "sample_ratios": [0.25, 0.5, 0.75, 1.0],
 }
 
 PAPER = {
@@ -71,7 +74,10 @@ PAPER = {
     "train_depths": [10, 50, 100, 200, 500],
     "train_epochs": 2,
     "train_lr": 0.005,
+    "train_steps": [0.001, 0.005],
     "train_activations": ["tanh"],
+    "ratio_widths": [16, 32],
+    "sample_ratios": [0.25, 0.5, 0.75, 1.0],
 }
 
 # 2024: n = d = 100, depths to 1000, 10 repetitions.
@@ -92,7 +98,8 @@ CLAIM = Claim(
     statement="A batch-normalised linear MLP with orthogonal weights and n = d independent samples keeps the "
     "gradient of early weights bounded with depth, while Gaussian weights, repeated samples or n < d make it "
     "explode; an activation gain schedule slows the explosion for tanh and sin many times over; and with the "
-    "same SGD budget, orthogonal BN MLPs train at depths (up to 500) where Gaussian ones fail.",
+    "same SGD budget, orthogonal BN MLPs train at depths (up to 500) where Gaussian ones fail, even at their best "
+    "step of a small grid. Measured over n/d from 1/4 to 1 at widths 16 and 32.",
     citations=CITATIONS,
     presets={"quick": QUICK, "paper": PAPER, "full": {**PAPER, **FULL_CHANGES}},
     figures={
@@ -300,6 +307,65 @@ def gradient_reading(result: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def gradient_at_sample_ratio(
+    ratio: float, depth: int, width: int, seeds: int, generator: torch.Generator
+) -> pd.DataFrame:
+    """``log ||dL/dW_0||_F`` of a fresh linear orthogonal BN chain (:data:`LINEAR`) of this depth and width on
+    ``n = round(ratio * width)`` i.i.d. Gaussian samples (float64): how the bound depends on ``n / d``."""
+    x = data.gaussian_batch(seeds, round(ratio * width), width, generator, torch.float64)
+    spec = nets.NetworkSpec(width, depth, init="orthogonal", **LINEAR)
+    log_norms = gradients.log_gradient_norms(x, spec, generator)[:, 0]
+    return pd.DataFrame({"seed": np.arange(seeds), "log_grad": log_norms.numpy()})
+
+
+def sample_ratio_growth(session: Session) -> dict[str, Any]:
+    """Orthogonal weights at ``n / d`` in ``sample_ratios`` and widths ``ratio_widths``: the log gradient norm at
+    every depth (``table``) and its per-seed slope over depth (``slope``: width -> ratio -> Estimate)."""
+    sizes = session.sizes
+    table = session.grid(
+        "sample ratios",
+        gradient_at_sample_ratio,
+        seeds=sizes["seeds"],
+        shard=sizes["seeds"],
+        width=sizes["ratio_widths"],
+        ratio=sizes["sample_ratios"],
+        depth=sizes["grad_depths"],
+    )
+    slope = {
+        width: {ratio: analysis.per_seed_slope(t, "depth", "log_grad") for ratio, t in rows.groupby("ratio")}
+        for width, rows in table.groupby("width")
+    }
+    return {"table": table, "slope": slope, "ratios": list(sizes["sample_ratios"])}
+
+
+def sample_ratio_checks(result: Mapping[str, Any]) -> dict[str, analysis.Check]:
+    """n < d: the slope's interval lies above 0 at every ratio below 1 and width; n = d: the whole interval of the
+    slope lies within a tenth of the smallest slope below n = d at the same width (bounded by comparison)."""
+    slope, ratios = result["slope"], result["ratios"]
+    below = [r for r in ratios if r < 1]
+    grows = analysis.every(analysis.above(s[r], 0) for s in slope.values() for r in below)
+    bounded = analysis.every(
+        analysis.every(
+            [
+                analysis.below(s[1.0], 0.1 * min(s[r].low for r in below)),
+                analysis.above(s[1.0], -0.1 * min(s[r].low for r in below)),
+            ]
+        )
+        for s in slope.values()
+    )
+    return {"grows below n = d": grows, "bounded at n = d": bounded}
+
+
+def sample_ratio_table(result: Mapping[str, Any]) -> pd.DataFrame:
+    """Slope of the log gradient per layer [95% interval], width by ``n / d``."""
+    return pd.DataFrame(
+        {
+            f"n/d = {ratio:g}": {f"d = {width}": str(s[ratio]) for width, s in result["slope"].items()}
+            for ratio in result["ratios"]
+        }
+    )
+
+
 # --- Fig. 5: activation shaping ------------------------------------------------------------------------------------
 
 
@@ -388,27 +454,44 @@ def train_at_depth(
     lr: float,
     seeds: int,
     generator: torch.Generator,
+    gradient_at_init: bool = True,
     **layer: Any,
 ) -> pd.DataFrame:
-    """Per seed: the training cross-entropy after ``epochs`` epochs of SGD on the digits
-    (:func:`normprop.train.train_losses_after_budget`; ``inf`` for a seed that diverged) of an MLP of ``depth``
-    ``act_norm`` layers, BN at unit variance (``layer``: further spec fields), and ``log ||dL/dW_0||`` at
-    initialisation on a random batch of ``batch`` digits per seed (:func:`normprop.train.init_batches`). One
-    batched SGD run of all seeds; the digits are loaded here so that the task carries no data."""
+    """Per seed: the training cross-entropy after ``epochs`` epochs of SGD on the digits (``loss``:
+    :func:`normprop.train.train_to_budget`, one forward pass over the training set, so BN uses its statistics;
+    ``inf`` for a seed that diverged), the same network's loss with BN over mini-batches of ``batch``
+    (``loss, mini-batch BN``: :func:`normprop.train.minibatch_loss`, as SGD sees it) of an MLP of ``depth``
+    ``act_norm`` layers, BN at unit variance (``layer``: further spec fields), and, unless ``gradient_at_init`` is
+    False, ``log ||dL/dW_0||`` at initialisation on a random batch of ``batch`` digits per seed
+    (:func:`normprop.train.init_batches`). One batched SGD run of all seeds; the digits are loaded here so that
+    the task carries no data."""
     x_train, y_train, _, _ = data.classification_data("digits")
     spec = nets.NetworkSpec(width, depth, norm="batch", norm_scale="rms", order="act_norm", **layer)
-    losses = train.train_losses_after_budget(x_train, y_train, spec, seeds, epochs, generator, lr, batch)
-    batches = train.init_batches(x_train, seeds, batch, generator)
-    log_grad = gradients.log_gradient_norms(batches.double(), spec, generator)[:, 0]
-    return pd.DataFrame({"seed": np.arange(seeds), "loss": losses, "log_grad_init": log_grad.numpy()})
+    weights = train.init_weights(seeds, x_train.shape[-1], spec, generator, int(y_train.max()) + 1)
+    losses, trained = train.train_to_budget(x_train, y_train, weights, spec, epochs, generator, lr, batch)
+    minibatch = np.where(np.isfinite(losses), train.minibatch_loss(x_train, y_train, trained, spec, batch), np.inf)
+    table = pd.DataFrame({"seed": np.arange(seeds), "loss": losses, "loss, mini-batch BN": minibatch})
+    if gradient_at_init:
+        batches = train.init_batches(x_train, seeds, batch, generator)
+        table["log_grad_init"] = gradients.log_gradient_norms(batches.double(), spec, generator)[:, 0].numpy()
+    return table
 
 
 def training_at_depth(session: Session) -> dict[str, Any]:
     """Training at depth: linear orthogonal and Gaussian BN MLPs, and orthogonal ones with each of
     ``train_activations`` with and without the gain, at every depth of ``train_depths`` (``table``: per seed), and
-    each one's outcome (``outcomes``, :func:`normprop.train.training_outcomes` against :data:`TRAINS_BELOW`)."""
+    each one's outcome (``outcomes``, :func:`normprop.train.training_outcomes` against :data:`TRAINS_BELOW`; and
+    ``minibatch_outcomes`` from the loss with mini-batch BN statistics). The step scan: the linear orthogonal and
+    Gaussian networks also train at every other step of ``train_steps``, same budget, and ``best_step`` holds each
+    one's best step per depth (:func:`normprop.train.best_step_outcomes`)."""
     sizes = session.sizes
     shaped = nets.power_law_gain(sizes["gamma"])
+    fixed = {
+        "width": sizes["train_width"],
+        "batch": sizes["train_batch_size"],
+        "epochs": sizes["train_epochs"],
+        "lr": sizes["train_lr"],
+    }
     table = session.cases(
         "training",
         train_at_depth,
@@ -422,18 +505,33 @@ def training_at_depth(session: Session) -> dict[str, Any]:
             ]
             for depth in sizes["train_depths"]
         ],
-        fixed={
-            "width": sizes["train_width"],
-            "batch": sizes["train_batch_size"],
-            "epochs": sizes["train_epochs"],
-            "lr": sizes["train_lr"],
-        },
+        fixed=fixed,
         seeds=sizes["train_seeds"],
         shard=sizes["train_seeds"],
     )
+    linear = {"orthogonal": "orthogonal", "Gaussian": "gaussian"}
+    scan = session.cases(
+        "step scan",
+        train_at_depth,
+        [
+            dict(run=run, init=init, depth=depth, lr=lr)
+            for run, init in linear.items()
+            for depth in sizes["train_depths"]
+            for lr in sizes["train_steps"]
+            if lr != sizes["train_lr"]  # the main runs' step, trained above
+        ],
+        fixed={key: value for key, value in fixed.items() if key != "lr"} | {"gradient_at_init": False},
+        seeds=sizes["train_seeds"],
+        shard=sizes["train_seeds"],
+    )
+    main_linear = table[table.run.isin(list(linear))].assign(lr=sizes["train_lr"])
+    scanned = pd.concat([main_linear, scan], ignore_index=True)
     return {
         "table": table,
         "outcomes": train.training_outcomes(table, TRAINS_BELOW),
+        "minibatch_outcomes": train.training_outcomes(table, TRAINS_BELOW, column="loss, mini-batch BN"),
+        "best_step": train.best_step_outcomes(scanned, TRAINS_BELOW),
+        "steps": list(sizes["train_steps"]),
         "activations": list(sizes["train_activations"]),
         "deepest": max(sizes["train_depths"]),
         "title": f"SGD on digits, {sizes['train_epochs']} epochs, lr {sizes['train_lr']}, "
@@ -484,16 +582,42 @@ def training_reading(result: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _loss_cell(row: Any) -> str:
+    if not np.isfinite(row["mean"]):
+        return f"diverged {row['diverged']}/{row['seeds']}: {row['outcome']}"
+    return f"{row['mean']:.2f} [{row['low']:.2f}, {row['high']:.2f}] {row['outcome']}"
+
+
 def training_table(result: Mapping[str, Any]) -> pd.DataFrame:
-    """Networks by depth: the mean loss after the budget [95% interval] and the outcome, or the diverged seeds."""
-    outcomes = result["outcomes"]
-    loss_table = outcomes.assign(
+    """Networks by depth: the mean loss after the budget [95% interval] and the outcome (or the diverged seeds),
+    with BN over the whole training set, then with BN over mini-batches (as SGD sees it)."""
+    cells = []
+    for name, outcomes in (("whole-set BN", result["outcomes"]), ("mini-batch BN", result["minibatch_outcomes"])):
+        cells.append(outcomes.assign(cell=[_loss_cell(row) for _, row in outcomes.iterrows()], loss=name))
+    table = pd.concat(cells).pivot(index=["run", "loss"], columns="depth", values="cell")
+    return table.loc[
+        [(run, loss) for run in result["outcomes"]["run"].unique() for loss in ("whole-set BN", "mini-batch BN")]
+    ]
+
+
+def step_scan_table(result: Mapping[str, Any]) -> pd.DataFrame:
+    """The linear networks by depth: the best step of the grid, its loss [95% interval] and outcome, and the steps
+    at which a seed diverged ("did not train")."""
+    best = result["best_step"]
+    best = best.assign(
         cell=[
-            f"{m:.2f} [{lo:.2f}, {hi:.2f}] {o}" if np.isfinite(m) else f"diverged {k}/{n}: {o}"
-            for m, lo, hi, o, k, n in outcomes[["mean", "low", "high", "outcome", "diverged", "seeds"]].values
+            f"step {row['lr']:g}: {_loss_cell(row)}"
+            + (f"; diverged at {', '.join(f'{lr:g}' for lr in row['diverged_steps'])}" if row["diverged_steps"] else "")
+            for _, row in best.iterrows()
         ]
     )
-    return loss_table.pivot(index="run", columns="depth", values="cell").loc[outcomes["run"].unique()]
+    return best.pivot(index="run", columns="depth", values="cell")
+
+
+def failing_depths_at_best_step(result: Mapping[str, Any], run: str = "Gaussian") -> list[int]:
+    """The depths at which ``run`` fails even at its best step of the grid."""
+    best = result["best_step"]
+    return [int(d) for d in best.loc[(best.run == run) & (best.outcome == "fails"), "depth"]]
 
 
 # --- The claim check ------------------------------------------------------------------------------------------------
@@ -505,9 +629,11 @@ def checks(
     grads: Mapping[str, Any],
     shaped: Mapping[str, Any],
     training: Mapping[str, Any],
-) -> tuple[dict[str, bool], dict[str, Any], dict[str, bool]]:
+    ratios: Mapping[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """``(checks, numbers, supporting)`` for :meth:`Session.finish`, from the results of :func:`isometry_rate`,
-    :func:`theorem3`, :func:`gradient_growth`, :func:`shaping` and :func:`training_at_depth`.
+    :func:`theorem3`, :func:`gradient_growth`, :func:`shaping`, :func:`training_at_depth` and
+    :func:`sample_ratio_growth`.
 
     Tolerances are 95% intervals over seeds: "bounded" is a slope whose interval lies within 10% of the Gaussian
     slope around zero; "k times slower" compares two slopes by the conservative interval of their ratio."""
@@ -524,6 +650,15 @@ def checks(
     gaussian_outcome = outcomes[outcomes.run == "Gaussian"].set_index("depth")["outcome"]
     at_deepest = outcomes[outcomes.depth == deepest].set_index("run")
     by_run = outcomes.groupby("run", sort=False)
+    best = training["best_step"]
+    best_at_deepest = best[best.depth == deepest].set_index("run")
+    minibatch = training["minibatch_outcomes"]
+    minibatch_orthogonal = minibatch[minibatch.run == "orthogonal"]
+    minibatch_gaussian = minibatch[(minibatch.run == "Gaussian") & (minibatch.depth == deepest)]
+    steps = ", ".join(f"{lr:g}" for lr in training["steps"])
+    ratio_checks = sample_ratio_checks(ratios)
+    ratio_list = ", ".join(f"{r:g}" for r in ratios["ratios"] if r < 1)
+    widths = " and ".join(str(w) for w in ratios["slope"])
     numbers = {
         "isometry_rate": {width: estimate.mean for width, estimate in isometry_rate.items()},
         "isometry_rate_width_exponent": rate["exponent"],
@@ -544,6 +679,29 @@ def checks(
         "trains_at_max_depth": {run: bool(row["outcome"] == "trains") for run, row in at_deepest.iterrows()},
         "train_outcome": {run: dict(zip(t["depth"], t["outcome"], strict=True)) for run, t in by_run},
         "train_max_depth": deepest,
+        "train_loss_minibatch_by_depth": {
+            run: dict(zip(t["depth"], t["mean"], strict=True))
+            for run, t in training["minibatch_outcomes"].groupby("run", sort=False)
+        },
+        "best_step_loss_by_depth": {
+            run: {
+                int(row["depth"]): {
+                    "step": row["lr"],
+                    "mean": row["mean"],
+                    "low": row["low"],
+                    "high": row["high"],
+                    "outcome": row["outcome"],
+                    "diverged_steps": row["diverged_steps"],
+                }
+                for _, row in t.iterrows()
+            }
+            for run, t in best.groupby("run", sort=False)
+        },
+        "gaussian_fails_at_best_step_depths": failing_depths_at_best_step(training),
+        "gradient_slope_by_sample_ratio": {
+            width: {ratio: estimate.as_record() for ratio, estimate in by_ratio.items()}
+            for width, by_ratio in ratios["slope"].items()
+        },
     }
     checks = {
         "isometry gap decays exponentially at every width": all(e.high < 0 for e in isometry_rate.values()),
@@ -563,6 +721,9 @@ def checks(
         ),
         f"orthogonal + BN trains at every depth up to {deepest}": bool((orthogonal_outcome == "trains").all()),
         f"Gaussian + BN fails at depth {deepest}": gaussian_outcome[deepest] == "fails",
+        f"Gaussian + BN fails at depth {deepest} at its best step of {steps} (same budget)": (
+            best_at_deepest.loc["Gaussian", "outcome"] == "fails"
+        ),
         f"shaped {', '.join(training['activations'])} train at depth {deepest}, unshaped fail": all(
             at_deepest.loc[f"orthogonal, {name}, gain", "outcome"] == "trains"
             and at_deepest.loc[f"orthogonal, {name}", "outcome"] == "fails"
@@ -579,6 +740,18 @@ def checks(
             "orthogonal, n = d/2 samples"
         ].low
         > 0,
+        f"orthogonal weights, n/d = {ratio_list}: the gradient grows (slope CI above 0) at widths {widths}": (
+            ratio_checks["grows below n = d"]
+        ),
+        f"orthogonal weights, n = d: |slope| below a tenth of the smallest n < d slope at widths {widths}": (
+            ratio_checks["bounded at n = d"]
+        ),
+        f"mini-batch BN statistics: orthogonal + BN trains at every depth up to {deepest}": bool(
+            (minibatch_orthogonal.outcome == "trains").all()
+        ),
+        f"mini-batch BN statistics: Gaussian + BN fails at depth {deepest}": bool(
+            (minibatch_gaussian.outcome == "fails").all()
+        ),
     }
     return checks, numbers, supporting
 
@@ -589,6 +762,7 @@ def summary(
     grads: Mapping[str, Any],
     shaped: Mapping[str, Any],
     training: Mapping[str, Any],
+    ratios: Mapping[str, Any],
 ) -> str:
     """The key numbers, rounded coarsely enough to be stable (the notebook's ``nbval-check-output`` cell)."""
     isometry_rate, grad_slope, shaped_slope = rate["rate"], grads["slope"], shaped["slope"]
@@ -604,4 +778,15 @@ def summary(
         f"Theorem 3 holds in every Monte Carlo case: {bool(theorem['holds'].all())}",
     ]
     lines += [f"trains at depth {deepest}: {run}: {row['outcome'] == 'trains'}" for run, row in at_deepest.iterrows()]
+    best = training["best_step"]
+    best_at_deepest = best[best.depth == deepest].set_index("run")
+    lines += [
+        f"trains at depth {deepest} at its best step: {run}: {row['outcome'] == 'trains'}"
+        for run, row in best_at_deepest.iterrows()
+    ]
+    ratio_checks = sample_ratio_checks(ratios)
+    lines.append(
+        f"orthogonal: grows at every n < d: {bool(ratio_checks['grows below n = d'])}; "
+        f"bounded at n = d: {bool(ratio_checks['bounded at n = d'])}"
+    )
     return "\n".join(lines)

@@ -60,6 +60,7 @@ from normprop.repro.runner import (
     kernel_settings,
     plan_jobs,
 )
+from normprop.repro.runtime import FIGURES_VARIABLE
 
 EXIT_REPRODUCED, EXIT_NOT_REPRODUCED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
 
@@ -227,11 +228,17 @@ def command_ledger(args: argparse.Namespace) -> int:
     runs = [Run(claim, {"seed": seed}, seed_variant(seed)) for seed in seeds for claim in claims]
     validate({"seed": seeds[0]}, [notebooks_dir() / f"{claim.notebook}.ipynb" for claim in claims])
     timeout = args.timeout if args.timeout is not None else default_timeout(args.preset)
+    outcomes: list[Outcome] = []
     with catch_stop_signals() as stop:
         try:
-            with preset_lock(args.preset, args.command_line), task_settings(args) as where:
-                print(f"{where}; {len(claims)} notebook(s) x {len(seeds)} seed(s)")
-                outcomes = execute_runs(runs, args.preset, args.jobs, timeout, stop, not args.no_progress)
+            figures = {} if args.figures else {FIGURES_VARIABLE: "off"}  # the checks are wanted, not the pictures
+            with preset_lock(args.preset, args.command_line), task_settings(args) as where, kernel_settings(figures):
+                print(
+                    f"{where}; {len(claims)} notebook(s) x {len(seeds)} seed(s)"
+                    + ("" if args.figures else "; figures off")
+                )
+                if not args.from_records:  # else the runs were made before (a few notebooks at a time, say)
+                    outcomes = execute_runs(runs, args.preset, args.jobs, timeout, stop, not args.no_progress)
         except LockHeld as error:
             print(f"normprop: {error}", file=sys.stderr)
             return EXIT_LOCKED
@@ -350,6 +357,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ledger_command.add_argument("--seeds", default="0-9", help="base seeds, e.g. 0-9 or 0,3,7 (default 0-9)")
     ledger_command.add_argument("--only", nargs="+", default=[], metavar="NOTEBOOK", help="notebook names or numbers")
+    ledger_command.add_argument(
+        "--figures", action="store_true", help="save every seed's figures too (default: off, the checks only)"
+    )
+    ledger_command.add_argument(
+        "--from-records",
+        action="store_true",
+        help="run nothing: summarise the records that earlier ledger runs left in build/<preset>-seed<N>/",
+    )
     _add_run_options(ledger_command, "quick")
     ledger_command.set_defaults(handler=command_ledger)
 

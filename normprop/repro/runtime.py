@@ -23,6 +23,10 @@ DEFAULT_THREADS = 1
 #:
 #: It also pins the numerical code paths (:data:`NUMERICAL_PINS`), so that a kernel computes the same bytes on
 #: any x86-64 processor with AVX2, whatever else it offers (AVX-512, another vendor's MKL dispatch).
+#: Set to ``off`` (the ledger does) to skip saving and showing figures and their error bands
+#: (:func:`normprop.repro.session.figures_on`).
+FIGURES_VARIABLE = "NORMPROP_FIGURES"
+
 KERNEL_ENVIRONMENT = {
     "JUPYTER_PREFER_ENV_PATH": "1",
     "IPYKERNEL_CELL_NAME": "<IPY-INPUT>",

@@ -22,6 +22,7 @@ written to ``build/<preset>/<notebook>.tasks.json``, which ``normprop run`` prin
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import contextmanager
@@ -42,7 +43,7 @@ from normprop.repro.cache import ResultCache, result_cache
 from normprop.repro.files import write_text_atomic
 from normprop.repro.plotting import save_figure, set_theme
 from normprop.repro.records import REPRODUCED, ClaimRun
-from normprop.repro.runtime import configure
+from normprop.repro.runtime import FIGURES_VARIABLE, configure
 from normprop.seeding import make_generator
 
 
@@ -80,8 +81,9 @@ class Session:
         """seaborn's error band: the 95% Student t interval over seeds (:func:`normprop.analysis.t_interval`).
 
         The same interval the claim checks use, and deterministic; seaborn's bootstrap band took 3 s a plot.
+        None when figures are off (:func:`figures_on`): nothing is drawn that anyone will see.
         """
-        return {"errorbar": t_interval}
+        return {"errorbar": t_interval if figures_on() else None}
 
     @property
     def sweep_settings(self) -> tasks.SweepSettings:
@@ -166,8 +168,11 @@ class Session:
         started = time.perf_counter()
         fig, axes = plt.subplots(nrows, ncols, figsize=figsize, **subplots)
         yield axes
-        self.save_figure(fig, stem)
-        plt.show()
+        if figures_on():
+            self.save_figure(fig, stem)
+            plt.show()
+        else:  # the ledger wants the checks only: drawn cheaply (no bands), neither saved nor shown
+            plt.close(fig)
         self.figure_seconds += time.perf_counter() - started  # drawing included (benchmarks/profile_notebooks.py)
 
     def save_figure(self, fig: plt.Figure, stem: str) -> list[Path]:
@@ -199,6 +204,11 @@ class Session:
         if verdict != REPRODUCED:
             failed = [name for name, ok in checks.items() if not ok]
             raise ClaimNotReproduced(f"claim {self.notebook} not reproduced; failed checks: {failed}")
+
+
+def figures_on() -> bool:
+    """Whether figures are saved and shown: unless ``$NORMPROP_FIGURES`` is ``off`` (or 0, false, no)."""
+    return os.environ.get(FIGURES_VARIABLE, "").strip().lower() not in ("off", "0", "false", "no")
 
 
 def start(

@@ -36,7 +36,10 @@ TINY = {
     "train_depths": [2, 3],
     "train_epochs": 1,
     "train_lr": 0.005,
+    "train_steps": [0.001, 0.005],
     "train_activations": ["tanh"],
+    "ratio_widths": [8],
+    "sample_ratios": [0.5, 1.0],
 }
 
 
@@ -45,9 +48,13 @@ def estimate(mean: float, half: float = 0.01) -> Estimate:
 
 
 def passing_results(
-    gaussian: float = 0.5, gaussian_at_deepest: str = "fails", theorem_holds: bool = True
-) -> tuple[dict, pd.DataFrame, dict, dict, dict]:
-    """Results of the five figure functions, shaped as they return them, that pass every check."""
+    gaussian: float = 0.5,
+    gaussian_at_deepest: str = "fails",
+    theorem_holds: bool = True,
+    gaussian_best: str = "fails",
+    n_equals_d_slope: float = 0.0,
+) -> tuple[dict, pd.DataFrame, dict, dict, dict, dict]:
+    """Results of the six figure functions, shaped as they return them, that pass every check."""
     rate = {"rate": {8: estimate(-0.1), 16: estimate(-0.05), 32: estimate(-0.025)}, "widths": [8, 16, 32]}
     rate["exponent"] = -1.0
     theorem = pd.DataFrame({"d": [4, 6], "holds": [True, theorem_holds]})
@@ -91,8 +98,24 @@ def passing_results(
         for run, state in outcome.items()
         for depth in (10, 300)
     ]
-    training = {"outcomes": pd.DataFrame(rows), "activations": ["tanh"], "deepest": 300}
-    return rate, theorem, grads, shaped, training
+    best = pd.DataFrame(
+        [
+            {"run": run, "depth": depth, "lr": 0.001, "mean": 0.3, "low": 0.2, "high": 0.4, "seeds": 8, "diverged": 0}
+            | {"outcome": state if depth == 300 else "trains", "steps": [0.001, 0.005], "diverged_steps": []}
+            for run, state in (("orthogonal", "trains"), ("Gaussian", gaussian_best))
+            for depth in (10, 300)
+        ]
+    )
+    training = {
+        "outcomes": pd.DataFrame(rows),
+        "minibatch_outcomes": pd.DataFrame(rows),
+        "best_step": best,
+        "steps": [0.001, 0.005],
+        "activations": ["tanh"],
+        "deepest": 300,
+    }
+    ratios = {"slope": {16: {0.5: estimate(0.2), 1.0: estimate(n_equals_d_slope, 0.001)}}, "ratios": [0.5, 1.0]}
+    return rate, theorem, grads, shaped, training, ratios
 
 
 # --- tasks -----------------------------------------------------------------------------------------------------------
@@ -151,8 +174,35 @@ def test_gaussian_weights_grow_the_gradient_and_orthogonal_ones_do_not():
 
 def test_train_at_depth_reports_loss_and_initial_gradient_per_seed():
     table = claim.train_at_depth("orthogonal", 2, 8, 128, 1, 0.005, 2, make_generator(4), init="orthogonal")
-    assert list(table.columns) == ["seed", "loss", "log_grad_init"] and table["seed"].tolist() == [0, 1]
+    assert list(table.columns) == ["seed", "loss", "loss, mini-batch BN", "log_grad_init"]
+    assert table["seed"].tolist() == [0, 1]
     assert (table["loss"] > 0).all() and np.isfinite(table.to_numpy()).all()
+    # BN over mini-batches of 128 is not BN over the whole set: a different number, same order of magnitude
+    assert not np.allclose(table["loss"], table["loss, mini-batch BN"])
+    assert np.allclose(table["loss"], table["loss, mini-batch BN"], rtol=0.5)
+    scan = claim.train_at_depth(
+        "orthogonal", 2, 8, 128, 1, 0.005, 2, make_generator(4), gradient_at_init=False, init="orthogonal"
+    )
+    pd.testing.assert_frame_equal(scan, table.drop(columns="log_grad_init"))
+
+
+def test_gradient_at_sample_ratio_uses_n_equal_to_ratio_times_width():
+    table = claim.gradient_at_sample_ratio(0.5, 5, 8, 3, make_generator(5))
+    assert list(table.columns) == ["seed", "log_grad"] and np.isfinite(table["log_grad"]).all()
+    layer = {"init": "orthogonal", **claim.LINEAR}
+    half = claim.gradient_at_depth("half", 5, 8, 3, make_generator(5), x="half", **layer)
+    pd.testing.assert_frame_equal(table, half)  # n = d/2 is the "half" batch, same draws
+
+
+def test_sample_ratio_checks_fail_when_n_equals_d_grows_or_n_below_d_does_not():
+    *_, ratios = passing_results()
+    assert all(claim.sample_ratio_checks(ratios).values())
+    *_, growing = passing_results(n_equals_d_slope=0.1)
+    assert not claim.sample_ratio_checks(growing)["bounded at n = d"]
+    flat = {"slope": {16: {0.5: estimate(0.0), 1.0: estimate(0.0)}}, "ratios": [0.5, 1.0]}
+    checks = claim.sample_ratio_checks(flat)
+    assert not checks["grows below n = d"] and not checks["bounded at n = d"]
+    assert "n/d = 0.5" in claim.sample_ratio_table(ratios).columns
 
 
 def test_init_batches_draws_what_the_notebook_drew_inline():
@@ -210,10 +260,17 @@ def test_figure_functions_checks_and_summary_run_end_to_end(session):
     for reading in (claim.isometry_rate_reading(rate), claim.gradient_reading(grads), claim.shaping_reading(shaped)):
         assert reading
     assert len(claim.training_reading(training).splitlines()) == 4
-    assert claim.training_table(training).shape == (4, 2)
-    checks, numbers, supporting = claim.checks(rate, theorem, grads, shaped, training)
-    assert len(checks) == 12 and len(supporting) == 3 and numbers["train_max_depth"] == 3
-    assert len(claim.summary(rate, theorem, grads, shaped, training).splitlines()) == 5 + 4
+    assert claim.training_table(training).shape == (8, 2)
+    best = training["best_step"]
+    assert len(best) == 2 * 2 and set(best.lr) <= {0.001, 0.005} and set(best.steps.map(tuple)) == {(0.001, 0.005)}
+    assert claim.step_scan_table(training).shape == (2, 2)
+    ratios = claim.sample_ratio_growth(session)
+    assert set(ratios["slope"][8]) == {0.5, 1.0}
+    checks, numbers, supporting = claim.checks(rate, theorem, grads, shaped, training, ratios)
+    assert len(checks) == 13 and len(supporting) == 7 and numbers["train_max_depth"] == 3
+    assert set(numbers["best_step_loss_by_depth"]) == {"orthogonal", "Gaussian"}
+    assert set(numbers["gradient_slope_by_sample_ratio"][8]) == {0.5, 1.0}
+    assert len(claim.summary(rate, theorem, grads, shaped, training, ratios).splitlines()) == 5 + 4 + 2 + 1
 
 
 # --- checks and summary ---------------------------------------------------------------------------------------------
@@ -233,11 +290,17 @@ def test_checks_pass_on_results_that_reproduce_the_claim():
     }
     assert numbers["train_outcome"]["Gaussian"] == {10: "trains", 300: "fails"}
     assert numbers["grad_slope_centred_ci"] == [0.01, 0.03]
-    assert supporting == {
+    assert {name: bool(ok) for name, ok in supporting.items()} == {
         "centred BN: measurable growth up to depth 300 (slope CI above 0)": True,
         "with the gain, no measurable growth (gain-corrected slope CI contains 0, tanh and sin)": True,
         "n = d/2 samples explode with orthogonal weights (slope CI above 0)": True,
+        "orthogonal weights, n/d = 0.5: the gradient grows (slope CI above 0) at widths 16": True,
+        "orthogonal weights, n = d: |slope| below a tenth of the smallest n < d slope at widths 16": True,
+        "mini-batch BN statistics: orthogonal + BN trains at every depth up to 300": True,
+        "mini-batch BN statistics: Gaussian + BN fails at depth 300": True,
     }
+    assert numbers["best_step_loss_by_depth"]["Gaussian"][300]["outcome"] == "fails"
+    assert numbers["gaussian_fails_at_best_step_depths"] == [300]
 
 
 @pytest.mark.parametrize(
@@ -247,6 +310,10 @@ def test_checks_pass_on_results_that_reproduce_the_claim():
         ({"gaussian": 0.005}, "orthogonal weights stay bounded (|slope| < 10% of Gaussian)"),
         ({"gaussian_at_deepest": "trains"}, "Gaussian + BN fails at depth 300"),
         ({"theorem_holds": False}, "Theorem 3 holds (Monte Carlo)"),
+        (
+            {"gaussian_best": "trains"},
+            "Gaussian + BN fails at depth 300 at its best step of 0.001, 0.005 (same budget)",
+        ),
     ],
 )
 def test_checks_fail_on_results_that_do_not(changes, failed):
@@ -273,6 +340,9 @@ def test_summary_prints_the_key_numbers_coarsely():
         "trains at depth 300: Gaussian: False",
         "trains at depth 300: orthogonal, tanh, gain: True",
         "trains at depth 300: orthogonal, tanh: False",
+        "trains at depth 300 at its best step: orthogonal: True",
+        "trains at depth 300 at its best step: Gaussian: False",
+        "orthogonal: grows at every n < d: True; bounded at n = d: True",
     ]
 
 

@@ -34,6 +34,9 @@ SIZES = {
     "beta_depth": 2,
     "beta_epochs": 1,
     "beta_activations": ["sigmoid", "tanh", "relu"],
+    "steps": [0.003, 0.01],
+    "step_depths": [4],
+    "step_epochs": 1,
 }
 TRAINING = claim.training_settings(SIZES)
 
@@ -166,7 +169,25 @@ def other_results():
         "reproduced": {setup: True for setup in claim.SETUPS.values()},
         "floor_order": -0.5,
     }
-    return change, variants, support, beta
+    scan = {"best": best_rows(orthogonal=0.05, he=1.0), "steps": [0.003, 0.01, 0.03], "epochs": 10}
+    layers = {
+        "every layer (the main runs)": estimate(0.2),
+        "first layer only": estimate(1.5),
+        "all but the first": estimate(0.2),
+        "none (He)": estimate(1.5),
+    }
+    return change, variants, support, beta, scan, layers
+
+
+def best_rows(orthogonal: float, he: float, depth: int = 15) -> pd.DataFrame:
+    """What train.best_step_outcomes returns for He and the orthogonal start at one depth."""
+    return pd.DataFrame(
+        [
+            {"init": label, "depth": depth, "lr": 0.01, "mean": mean, "low": mean - 0.1, "high": mean + 0.1}
+            | {"seeds": 5, "diverged": 0, "outcome": "trains", "steps": [0.003, 0.01, 0.03], "diverged_steps": [0.03]}
+            for label, mean in ((HE, he), (ORTH, orthogonal))
+        ]
+    )
 
 
 def test_summarize_main_and_checks_pass_on_data_that_reproduces_the_claim():
@@ -177,12 +198,23 @@ def test_summarize_main_and_checks_pass_on_data_that_reproduces_the_claim():
     checks, numbers, supporting = claim.checks(runs, *other_results())
     assert all(checks.values()), checks
     assert (
-        len(checks) == 10
+        len(checks) == 11
         and "orthogonal start: lower loss than He at every depth where He's loss is above its depth-5 CI" in checks
     )
-    assert all(supporting.values()) and len(supporting) == 5
+    assert (
+        supporting.pop(
+            "orthogonalizing only the first layer (whitening the input): lower loss than He at depth 15"
+        ).holds
+        is False
+    )
+    assert all(supporting.values()) and len(supporting) == 7
     margins = [ok.margin for ok in (*checks.values(), *supporting.values()) if isinstance(ok, analysis.Check)]
-    assert len(margins) == 9 and all(m is None or m > 0 for m in margins)
+    assert len(margins) == 12 and all(m is None or m > 0 for m in margins)
+    assert numbers["best_step_loss_by_depth"][HE][15] == {
+        "step": 0.01, "mean": 1.0, "low": 0.9, "high": 1.1, "did_not_train_at": [0.03]
+    }  # fmt: skip
+    assert numbers["loss_by_orthogonalized_layers"]["first layer only"] == {"mean": 1.5, "low": 1.4, "high": 1.6}
+    assert numbers["main_runs_diverged"] == []
     assert numbers["bn_vs_he_loss"][15]["He"] == {"mean": 1.5, "low": 1.4, "high": 1.6}
     assert numbers["loss_he"] == pytest.approx({5: 0.5, 15: 1.5})
     assert numbers["rms_at_init"][XAV] == pytest.approx({5: 0.2, 15: 0.01})
@@ -191,7 +223,8 @@ def test_summarize_main_and_checks_pass_on_data_that_reproduces_the_claim():
         "loss_xavier", "loss_he", "loss_orthogonal", "gap_at_init", "gap_at_init_orthogonal", "rms_at_init",
         "speedup_depth", "faster_than_he_depths", "he_slowed_depths", "seed_weights_distinct", "v_prime_stable",
         "variant_loss", "beta_order_spearman_by_setup", "beta_order_reproduced", "beta_order_spearman_of_loss_floors",
-        "fig3b_loss_and_gap_fall", "bn_vs_he_loss",
+        "fig3b_loss_and_gap_fall", "bn_vs_he_loss", "best_step_loss_by_depth", "loss_by_orthogonalized_layers",
+        "main_runs_diverged",
     }  # fmt: skip
 
 
@@ -209,15 +242,18 @@ def test_checks_fail_on_a_stopped_run_a_growing_he_signal_and_bn_that_does_not_h
     table = main_table(GOOD["loss"], GOOD["gap"], {**GOOD["rms"], HE: {5: 1.0, 15: 9.0}})
     table.loc[3, "message"] = "training stopped at epoch 1"
     runs = claim.summarize_main(table, [5, 15])
-    change, variants, support, beta = other_results()
+    change, variants, support, beta, *_ = other_results()
     support = {
         **support,
         "rank_bn": estimate(3.1),
         "loss_bn": estimate(2),
         "bn_vs_he": {15: {"BN": estimate(1.6), "He": estimate(1.5)}},
     }
-    checks, _, supporting = claim.checks(runs, change, variants, support, beta)
-    assert not checks["no main run stopped on a non-finite loss"]
+    checks, numbers, supporting = claim.checks(runs, change, variants, support, beta, *other_results()[4:])
+    assert not supporting[
+        "no main run diverged at the paper's step (a diverged run did not train and enters as loss inf)"
+    ]
+    assert numbers["main_runs_diverged"] == ["depth 5, Xavier: training stopped at epoch 1"]
     assert not checks["He: last hidden layer's RMS at init stays between 1/4 and 4"]
     assert not checks["BN keeps a higher rank at init than without BN"]
     assert checks["BN keeps a higher rank at init than without BN"].margin < 0
@@ -334,3 +370,40 @@ def test_the_plots_draw_every_panel():
     claim.plot_fig4(axes, runs.table, {"depths": [5, 15], "width": 8, "dataset": "digits"}, band)
     assert axes[0].get_title() == "depth 5" and fig._suptitle.get_text() == "plain ReLU MLP, width 8, digits"
     plt.close("all")
+
+
+def test_best_step_checks_fail_when_he_at_its_best_step_is_as_good():
+    runs = claim.summarize_main(main_table(**GOOD), [5, 15])
+    *others, scan, layers = other_results()
+    scan = {**scan, "best": best_rows(orthogonal=0.5, he=0.5)}
+    layers = {**layers, "all but the first": estimate(1.5)}
+    checks, _, _ = claim.checks(runs, *others, scan, layers)
+    assert not checks[
+        "each at its best step of 0.003, 0.01, 0.03 (10 epochs): orthogonal start lower loss than He at depth 15"
+    ]
+    assert not checks["orthogonalizing every layer but the first: lower loss than He at depth 15"]
+
+
+def test_loss_at_step_and_partial_orthogonalization_train_every_seed():
+    settings = {key: value for key, value in TRAINING.items() if key != "lr"}
+    table = claim.loss_at_step("he", 0.01, 3, 2, make_generator(0), epochs=1, **settings)
+    assert list(table.columns) == ["seed", "loss", "init"] and np.isfinite(table.loss).all()
+    for layers in ("first", "rest"):
+        part = claim.partially_orthogonalized(layers, 2, make_generator(1), depth=3, epochs=1, **TRAINING)
+        assert list(part.columns) == ["seed", "loss"] and len(part) == 2 and np.isfinite(part.loss).all()
+
+
+def test_step_scan_reads_the_paper_step_off_the_main_runs():
+    session = FakeSession()
+    main = claim.main_runs(session)
+    scan = claim.step_scan(session, main)
+    assert session.names[-1] == "step scan"
+    assert sorted(scan["table"].lr.unique()) == [0.003, 0.01]
+    literal = scan["table"][scan["table"].lr == 0.01]
+    expected = main[(main.depth == 4) & (main.epoch == 1) & main.init.isin([HE, ORTH])]
+    assert sorted(literal.loss) == sorted(expected.loss)
+    assert set(scan["best"].init) == {HE, ORTH} and set(scan["best"].depth) == {4}
+    assert claim.step_scan_table(scan).shape == (2, 3)
+    runs = claim.summarize_main(main, SIZES["depths"])
+    layers = claim.orthogonalized_layers(session, runs)
+    assert list(layers) == ["every layer (the main runs)", "first layer only", "all but the first", "none (He)"]

@@ -76,3 +76,9 @@ def test_the_ledger_counts_the_seeds_a_check_held_at_and_its_margins(workspace, 
     assert line in capsys.readouterr().out
     markdown = (workspace / "quick" / "ledger.md").read_text()
     assert line in markdown and "| seed is not 1 or 3 | 2 of 4 | -1 |" in markdown
+    # --from-records runs nothing: it summarises what the runs above left, here over a subset of their seeds
+    (workspace / "quick" / "ledger.json").unlink()
+    code = cli.main(["ledger", "--preset", "quick", "--seeds", "0,2", "--only", "01", "--from-records"])
+    assert code == cli.EXIT_REPRODUCED
+    again = json.loads((workspace / "quick" / "ledger.json").read_text())
+    assert again["claims"][0]["reproduced"] == [0, 2] and again["seeds"] == [0, 2]

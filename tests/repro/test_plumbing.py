@@ -117,3 +117,24 @@ def test_every_preset_has_a_default_notebook_timeout():
 
     for name in presets.PRESET_NAMES:
         assert 0 < default_timeout(name) < float("inf")
+
+
+@pytest.mark.parametrize("setting", ["off", "0"])
+def test_figures_off_draws_but_neither_saves_nor_bands(build, monkeypatch, setting):
+    """The ledger runs its kernels with ``NORMPROP_FIGURES=off``: the checks are wanted, not the pictures."""
+    import normprop as npp
+
+    session = npp.start("01_orthogonality", "quick", seed=0, threads=1)
+    stem = next(iter(session.claim.figures))
+    monkeypatch.setenv(runtime.FIGURES_VARIABLE, setting)
+    assert session.band == {"errorbar": None}
+    with session.figure(stem) as ax:
+        ax.plot([0, 1], [1, 0])
+    assert not list(build.rglob("*.png")) and not plt.get_fignums()
+    monkeypatch.setenv(runtime.FIGURES_VARIABLE, "on")
+    assert session.band["errorbar"] is not None
+    with session.figure(stem) as ax:
+        ax.plot([0, 1], [1, 0])
+    assert [path.name for path in build.rglob("*.png")] == [f"{stem}.png"]
+    session.close()
+    plt.close("all")
