@@ -620,6 +620,11 @@ def failing_depths_at_best_step(result: Mapping[str, Any], run: str = "Gaussian"
     return [int(d) for d in best.loc[(best.run == run) & (best.outcome == "fails"), "depth"]]
 
 
+def _estimate(row: Any) -> analysis.Estimate:
+    """A row of :func:`normprop.train.training_outcomes` (mean, low, high, seeds) as an Estimate."""
+    return analysis.Estimate(float(row["mean"]), float(row["low"]), float(row["high"]), int(row["seeds"]))
+
+
 # --- The claim check ------------------------------------------------------------------------------------------------
 
 
@@ -646,8 +651,6 @@ def checks(
     )
     theorem3_holds = bool(theorem["holds"].all())
     outcomes, deepest = training["outcomes"], training["deepest"]
-    orthogonal_outcome = outcomes[outcomes.run == "orthogonal"].set_index("depth")["outcome"]
-    gaussian_outcome = outcomes[outcomes.run == "Gaussian"].set_index("depth")["outcome"]
     at_deepest = outcomes[outcomes.depth == deepest].set_index("run")
     by_run = outcomes.groupby("run", sort=False)
     best = training["best_step"]
@@ -704,30 +707,42 @@ def checks(
         },
     }
     checks = {
-        "isometry gap decays exponentially at every width": all(e.high < 0 for e in isometry_rate.values()),
+        "isometry gap decays exponentially at every width": analysis.every(
+            analysis.below(e, 0) for e in isometry_rate.values()
+        ),
         "the rate falls with width": all(
             isometry_rate[a].mean < isometry_rate[b].mean for a, b in pairwise(rate["widths"])
         ),
         "Theorem 3 holds (Monte Carlo)": theorem3_holds,
-        "Gaussian weights explode": exploding.low > 0,
-        "orthogonal weights stay bounded (|slope| < 10% of Gaussian)": abs(grad_slope["orthogonal"].low)
-        < 0.1 * exploding.low
-        and abs(grad_slope["orthogonal"].high) < 0.1 * exploding.low,
-        "repeated samples explode": grad_slope["orthogonal, repeated samples"].low > 0.5 * exploding.low,
-        "centred BN grows at least 10 times slower than Gaussian weights": centred_slowdown.low > 10,
-        "tanh and sin without gain explode": all(shaped_slope[name].low > 0 for name in SHAPED_ACTIVATIONS),
-        "the gain slows the growth of tanh and sin at least 10-fold (gain-corrected)": all(
-            ratio.low > 10 for ratio in gain_slowdown.values()
+        "Gaussian weights explode": analysis.above(exploding, 0),
+        "orthogonal weights stay bounded (|slope| < 10% of Gaussian)": analysis.every(
+            [
+                analysis.above(grad_slope["orthogonal"], -0.1 * exploding.low),
+                analysis.below(grad_slope["orthogonal"], 0.1 * exploding.low),
+            ]
         ),
-        f"orthogonal + BN trains at every depth up to {deepest}": bool((orthogonal_outcome == "trains").all()),
-        f"Gaussian + BN fails at depth {deepest}": gaussian_outcome[deepest] == "fails",
-        f"Gaussian + BN fails at depth {deepest} at its best step of {steps} (same budget)": (
-            best_at_deepest.loc["Gaussian", "outcome"] == "fails"
+        "repeated samples explode": analysis.above(grad_slope["orthogonal, repeated samples"], 0.5 * exploding.low),
+        "centred BN grows at least 10 times slower than Gaussian weights": analysis.above(centred_slowdown, 10),
+        "tanh and sin without gain explode": analysis.every(
+            analysis.above(shaped_slope[name], 0) for name in SHAPED_ACTIVATIONS
         ),
-        f"shaped {', '.join(training['activations'])} train at depth {deepest}, unshaped fail": all(
-            at_deepest.loc[f"orthogonal, {name}, gain", "outcome"] == "trains"
-            and at_deepest.loc[f"orthogonal, {name}", "outcome"] == "fails"
+        "the gain slows the growth of tanh and sin at least 10-fold (gain-corrected)": analysis.every(
+            analysis.above(ratio, 10) for ratio in gain_slowdown.values()
+        ),
+        f"orthogonal + BN trains at every depth up to {deepest}": analysis.every(
+            analysis.below(_estimate(row), TRAINS_BELOW) for _, row in outcomes[outcomes.run == "orthogonal"].iterrows()
+        ),
+        f"Gaussian + BN fails at depth {deepest}": analysis.above(_estimate(at_deepest.loc["Gaussian"]), TRAINS_BELOW),
+        f"Gaussian + BN fails at depth {deepest} at its best step of {steps} (same budget)": analysis.above(
+            _estimate(best_at_deepest.loc["Gaussian"]), TRAINS_BELOW
+        ),
+        f"shaped {', '.join(training['activations'])} train at depth {deepest}, unshaped fail": analysis.every(
+            check
             for name in training["activations"]
+            for check in (
+                analysis.below(_estimate(at_deepest.loc[f"orthogonal, {name}, gain"]), TRAINS_BELOW),
+                analysis.above(_estimate(at_deepest.loc[f"orthogonal, {name}"]), TRAINS_BELOW),
+            )
         ),
     }
     supporting = {

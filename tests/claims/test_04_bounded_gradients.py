@@ -92,18 +92,24 @@ def passing_results(
         {
             "run": run,
             "depth": depth,
-            "mean": 0.3 if state == "trains" else 2.0,
-            "outcome": state if depth == 300 else "trains",
+            "mean": mean,
+            "low": mean - 0.1,
+            "high": mean + 0.1,
+            "seeds": 8,
+            "outcome": "trains" if mean < 1 else "fails",
         }
         for run, state in outcome.items()
         for depth in (10, 300)
+        for mean in [0.3 if state == "trains" or depth == 10 else 2.0]
     ]
     best = pd.DataFrame(
         [
-            {"run": run, "depth": depth, "lr": 0.001, "mean": 0.3, "low": 0.2, "high": 0.4, "seeds": 8, "diverged": 0}
-            | {"outcome": state if depth == 300 else "trains", "steps": [0.001, 0.005], "diverged_steps": []}
+            {"run": run, "depth": depth, "lr": 0.001, "mean": mean, "low": mean - 0.1, "high": mean + 0.1, "seeds": 8}
+            | {"diverged": 0, "outcome": "trains" if mean < 1 else "fails", "steps": [0.001, 0.005]}
+            | {"diverged_steps": []}
             for run, state in (("orthogonal", "trains"), ("Gaussian", gaussian_best))
             for depth in (10, 300)
+            for mean in [2.0 if state == "fails" and depth == 300 else 0.3]
         ]
     )
     training = {
