@@ -277,7 +277,11 @@ print(claim.beta_reading(beta))
 #
 # ## Summary and claim check
 #
-# Tolerances are 95% confidence intervals over seeds (Student $t$); changes during training are paired per seed.
+# Tolerances are 95% confidence intervals over seeds (Student $t$); changes during training are paired per seed. A
+# main run whose loss overflows at the paper's step **did not train**: it enters every comparison as loss $+\infty$
+# (at the paper preset with `seed = 1` He diverged at depth 45 in an earlier version of these runs), and a supporting
+# line says whether any did; it no longer turns the verdict into "not reproduced". How often each check held over
+# seeds 0-9, and by what margin, is in the claim ledger (`normprop ledger`; the book's ledger page).
 
 # %% tags=["nbval-check-output"]
 print("Xavier loss by depth:", ", ".join(f"{d}: {e.mean:.1f}" for d, e in runs.loss[XAVIER].items()))
