@@ -432,13 +432,27 @@ def best_step_outcomes(
     """For each group of ``by``, the step size of a small grid (column ``step``) whose mean ``column`` over seeds
     is lowest, with that step's :func:`training_outcomes` row: every configuration gets its best step on the same
     budget, so that "fails" means "fails at its best step". A step at which some seed diverged has mean ``inf`` and
-    is never best unless every step diverged; ``diverged_steps`` lists those steps ("did not train")."""
+    is never best unless every step diverged, and then no step is best (``lr`` None: "no step trained");
+    ``diverged_steps`` lists the steps at which a seed diverged ("did not train")."""
     if step not in table:
         raise ValueError(f"table must have the step column {step!r}; it has {sorted(table.columns)}")
     outcomes = training_outcomes(table, threshold, by=(*by, step), column=column)
     rows = []
     for _, group in outcomes.groupby(list(by), sort=False):
-        best = group.iloc[int(np.argmin(group["mean"].to_numpy()))]
+        best = group.iloc[int(np.argmin(group["mean"].to_numpy()))].to_dict()
+        if not np.isfinite(best["mean"]):
+            best[step] = None  # every step diverged somewhere: none is best
         diverged = sorted(group.loc[group["diverged"] > 0, step].tolist())
-        rows.append({**best.to_dict(), "steps": sorted(group[step].tolist()), "diverged_steps": diverged})
+        rows.append({**best, "steps": sorted(group[step].tolist()), "diverged_steps": diverged})
     return pd.DataFrame(rows)
+
+
+def loss_by_step(
+    table: pd.DataFrame, group: str = "run", step: str = "lr", column: str = "loss"
+) -> dict[str, dict[int, dict[float, dict[str, float]]]]:
+    """A step scan's losses for a record: ``group`` value -> depth -> step -> mean and 95% interval over seeds
+    (:func:`normprop.analysis.mean_ci`; ``inf`` where a seed diverged)."""
+    losses: dict[str, dict[int, dict[float, dict[str, float]]]] = {}
+    for (label, depth, lr), rows in table.groupby([group, "depth", step]):
+        losses.setdefault(label, {}).setdefault(int(depth), {})[float(lr)] = mean_ci(rows[column]).as_record()
+    return losses

@@ -116,6 +116,9 @@ def passing_results(
         "outcomes": pd.DataFrame(rows),
         "minibatch_outcomes": pd.DataFrame(rows),
         "best_step": best,
+        "step_table": pd.DataFrame(
+            {"run": ["Gaussian"] * 4, "depth": 300, "lr": [0.001, 0.001, 0.005, 0.005], "loss": [2.0, 2.2, 2.5, 2.7]}
+        ),
         "steps": [0.001, 0.005],
         "activations": ["tanh"],
         "deepest": 300,
@@ -307,6 +310,8 @@ def test_checks_pass_on_results_that_reproduce_the_claim():
     }
     assert numbers["best_step_loss_by_depth"]["Gaussian"][300]["outcome"] == "fails"
     assert numbers["gaussian_fails_at_best_step_depths"] == [300]
+    scan = numbers["step_scan_loss_by_depth"]["Gaussian"][300]
+    assert set(scan) == {0.001, 0.005} and scan[0.001]["mean"] == pytest.approx(2.1)
 
 
 @pytest.mark.parametrize(

@@ -169,7 +169,8 @@ def other_results():
         "reproduced": {setup: True for setup in claim.SETUPS.values()},
         "floor_order": -0.5,
     }
-    scan = {"best": best_rows(orthogonal=0.05, he=1.0), "steps": [0.003, 0.01, 0.03], "epochs": 10}
+    table = pd.DataFrame({"init": [HE, HE, ORTH, ORTH], "depth": 15, "lr": 0.01, "loss": [0.9, 1.1, 0.04, 0.06]})
+    scan = {"best": best_rows(orthogonal=0.05, he=1.0), "steps": [0.003, 0.01, 0.03], "epochs": 10, "table": table}
     layers = {
         "every layer (the main runs)": estimate(0.2),
         "first layer only": estimate(1.5),
@@ -203,7 +204,7 @@ def test_summarize_main_and_checks_pass_on_data_that_reproduces_the_claim():
     )
     assert (
         supporting.pop(
-            "orthogonalizing only the first layer (whitening the input): lower loss than He at depth 15"
+            "eq. 6 on the first layer only (a square-root step of the input's spectrum): lower loss than He at depth 15"
         ).holds
         is False
     )
@@ -224,7 +225,7 @@ def test_summarize_main_and_checks_pass_on_data_that_reproduces_the_claim():
         "speedup_depth", "faster_than_he_depths", "he_slowed_depths", "seed_weights_distinct", "v_prime_stable",
         "variant_loss", "beta_order_spearman_by_setup", "beta_order_reproduced", "beta_order_spearman_of_loss_floors",
         "fig3b_loss_and_gap_fall", "bn_vs_he_loss", "best_step_loss_by_depth", "loss_by_orthogonalized_layers",
-        "main_runs_diverged",
+        "main_runs_diverged", "step_scan_loss_by_depth",
     }  # fmt: skip
 
 

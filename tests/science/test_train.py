@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -214,3 +215,20 @@ def test_fit_initialises_and_trains_every_seed(generator):
     assert not train.distinct_across_seeds(result.initial_weights[:-1])  # the whole of x, shared by both seeds
     per_seed = train.fit(x, y, spec, 2, 1, generator, lr=0.05, batch_size=8, v_prime="sample", init_batch=20)
     assert per_seed.message is None and train.distinct_across_seeds(per_seed.initial_weights[:-1])
+
+
+def test_best_step_is_the_lowest_finite_mean_and_none_when_every_step_diverged():
+    rows = [
+        {"run": run, "depth": 5, "lr": lr, "seed": seed, "loss": loss}
+        for run, losses in {"a": {0.1: [1.0, 1.2], 0.01: [0.4, 0.6], 0.5: [0.1, float("inf")]},
+                            "b": {0.1: [1.0, float("inf")], 0.01: [float("inf"), 2.0]}}.items()
+        for lr, pair in losses.items()
+        for seed, loss in enumerate(pair)
+    ]  # fmt: skip
+    best = train.best_step_outcomes(pd.DataFrame(rows), 1.0).set_index("run")
+    assert best.loc["a", "lr"] == 0.01 and best.loc["a", "mean"] == pytest.approx(0.5)
+    assert best.loc["a", "diverged_steps"] == [0.5] and best.loc["a", "steps"] == [0.01, 0.1, 0.5]
+    assert pd.isna(best.loc["b", "lr"]) and best.loc["b", "diverged_steps"] == [0.01, 0.1]
+    assert best.loc["b", "outcome"] == "fails"
+    losses = train.loss_by_step(pd.DataFrame(rows))
+    assert losses["a"][5][0.01]["mean"] == pytest.approx(0.5) and losses["b"][5][0.1]["mean"] == float("inf")
