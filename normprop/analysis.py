@@ -52,20 +52,33 @@ def _half_width(estimate: Estimate) -> float:
     return max((estimate.high - estimate.low) / 2, 1e-300)
 
 
+def _lower_half(estimate: Estimate) -> float:
+    """The interval's half below the mean: the spread that matters for "above a threshold". For a symmetric
+    interval it is the half width; for a lopsided one (a ratio of slopes whose upper end is unbounded) the half
+    width would make any margin look like zero."""
+    return max(estimate.mean - estimate.low, 1e-300)
+
+
+def _upper_half(estimate: Estimate) -> float:
+    """The interval's half above the mean (see :func:`_lower_half`)."""
+    return max(estimate.high - estimate.mean, 1e-300)
+
+
 def above(estimate: Estimate, threshold: float) -> Check:
-    """Holds when the whole interval lies above ``threshold``; margin ``(low - threshold) / half width``."""
-    return Check(bool(estimate.low > threshold), float((estimate.low - threshold) / _half_width(estimate)))
+    """Holds when the whole interval lies above ``threshold``; margin ``(low - threshold) / (mean - low)``, in units
+    of the interval's lower half (the half width for a symmetric interval)."""
+    return Check(bool(estimate.low > threshold), float((estimate.low - threshold) / _lower_half(estimate)))
 
 
 def below(estimate: Estimate, threshold: float) -> Check:
-    """Holds when the whole interval lies below ``threshold``; margin ``(threshold - high) / half width``."""
-    return Check(bool(estimate.high < threshold), float((threshold - estimate.high) / _half_width(estimate)))
+    """Holds when the whole interval lies below ``threshold``; margin ``(threshold - high) / (high - mean)``."""
+    return Check(bool(estimate.high < threshold), float((threshold - estimate.high) / _upper_half(estimate)))
 
 
 def apart(lower: Estimate, higher: Estimate) -> Check:
     """Holds when ``lower``'s interval ends below ``higher``'s; margin: the gap between them over the mean of the
-    two half widths (negative: they overlap by that much)."""
-    scale = (_half_width(lower) + _half_width(higher)) / 2
+    two halves that face each other (negative: they overlap by that much)."""
+    scale = (_upper_half(lower) + _lower_half(higher)) / 2
     return Check(bool(lower.high < higher.low), float((higher.low - lower.high) / scale))
 
 

@@ -141,3 +141,14 @@ def test_t_interval_is_mean_ci_as_a_band():
     assert stats.t_interval(values) == pytest.approx((estimate.low, estimate.high))
     assert all(math.isnan(v) for v in stats.t_interval(np.array([1.0, math.inf])))
     assert all(math.isnan(v) for v in stats.t_interval(np.array([3.0])))
+
+
+def test_margins_of_a_lopsided_interval_use_the_half_that_faces_the_threshold():
+    """A ratio of slopes whose slow slope's interval nears 0 has an upper end far away: the margin of "at least 10
+    times" must not vanish because of it."""
+    ratio = stats.Estimate(34.0, 19.0, 1e9, 8)
+    assert stats.above(ratio, 10).margin == pytest.approx(9 / 15)
+    symmetric = stats.Estimate(1.0, 0.5, 1.5, 8)
+    assert stats.above(symmetric, 0).margin == pytest.approx(1.0)
+    assert stats.below(symmetric, 2).margin == pytest.approx(1.0)
+    assert stats.apart(symmetric, stats.Estimate(3.0, 2.0, 100.0, 8)).margin == pytest.approx(0.5 / 0.75)
