@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ import torch.nn.functional as F
 
 from normprop._validation import check_batch, check_choice, check_positive_int
 from normprop.activations import Activation, resolve_activation
-from normprop.analysis import mean_ci
+from normprop.analysis import Estimate, mean_ci
 from normprop.metrics import orthogonality_gap
 from normprop.nets import RANDOM_INITS, NetworkSpec, activate, forward, haar_orthogonal, sample_weights
 
@@ -456,3 +457,8 @@ def loss_by_step(
     for (label, depth, lr), rows in table.groupby([group, "depth", step]):
         losses.setdefault(label, {}).setdefault(int(depth), {})[float(lr)] = mean_ci(rows[column]).as_record()
     return losses
+
+
+def outcome_estimate(row: Any) -> Estimate:
+    """A row of :func:`training_outcomes` or :func:`best_step_outcomes` (mean, low, high, seeds) as an Estimate."""
+    return Estimate(float(row["mean"]), float(row["low"]), float(row["high"]), int(row["seeds"]))

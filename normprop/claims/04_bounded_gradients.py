@@ -623,11 +623,6 @@ def failing_depths_at_best_step(result: Mapping[str, Any], run: str = "Gaussian"
     return [int(d) for d in best.loc[(best.run == run) & (best.outcome == "fails"), "depth"]]
 
 
-def _estimate(row: Any) -> analysis.Estimate:
-    """A row of :func:`normprop.train.training_outcomes` (mean, low, high, seeds) as an Estimate."""
-    return analysis.Estimate(float(row["mean"]), float(row["low"]), float(row["high"]), int(row["seeds"]))
-
-
 # --- The claim check ------------------------------------------------------------------------------------------------
 
 
@@ -734,18 +729,21 @@ def checks(
             analysis.above(ratio, 10) for ratio in gain_slowdown.values()
         ),
         f"orthogonal + BN trains at every depth up to {deepest}": analysis.every(
-            analysis.below(_estimate(row), TRAINS_BELOW) for _, row in outcomes[outcomes.run == "orthogonal"].iterrows()
+            analysis.below(train.outcome_estimate(row), TRAINS_BELOW)
+            for _, row in outcomes[outcomes.run == "orthogonal"].iterrows()
         ),
-        f"Gaussian + BN fails at depth {deepest}": analysis.above(_estimate(at_deepest.loc["Gaussian"]), TRAINS_BELOW),
+        f"Gaussian + BN fails at depth {deepest}": analysis.above(
+            train.outcome_estimate(at_deepest.loc["Gaussian"]), TRAINS_BELOW
+        ),
         f"Gaussian + BN fails at depth {deepest} at its best step of {steps} (same budget)": analysis.above(
-            _estimate(best_at_deepest.loc["Gaussian"]), TRAINS_BELOW
+            train.outcome_estimate(best_at_deepest.loc["Gaussian"]), TRAINS_BELOW
         ),
         f"shaped {', '.join(training['activations'])} train at depth {deepest}, unshaped fail": analysis.every(
             check
             for name in training["activations"]
             for check in (
-                analysis.below(_estimate(at_deepest.loc[f"orthogonal, {name}, gain"]), TRAINS_BELOW),
-                analysis.above(_estimate(at_deepest.loc[f"orthogonal, {name}"]), TRAINS_BELOW),
+                analysis.below(train.outcome_estimate(at_deepest.loc[f"orthogonal, {name}, gain"]), TRAINS_BELOW),
+                analysis.above(train.outcome_estimate(at_deepest.loc[f"orthogonal, {name}"]), TRAINS_BELOW),
             )
         ),
     }

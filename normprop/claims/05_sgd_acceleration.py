@@ -535,8 +535,8 @@ def step_scan(session: Any, main: pd.DataFrame, v_prime: str = "sample", scale: 
 def best_step_loss(scan: Mapping[str, Any]) -> dict[str, dict[int, analysis.Estimate]]:
     """init label -> depth -> the loss at its best step (mean and 95% interval over seeds)."""
     estimates: dict[str, dict[int, analysis.Estimate]] = {}
-    for row in scan["best"].itertuples():
-        estimates.setdefault(row.init, {})[int(row.depth)] = analysis.Estimate(row.mean, row.low, row.high, row.seeds)
+    for _, row in scan["best"].iterrows():
+        estimates.setdefault(row["init"], {})[int(row["depth"])] = train.outcome_estimate(row)
     return estimates
 
 
