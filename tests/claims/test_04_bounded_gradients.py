@@ -27,6 +27,7 @@ TINY = {
     "theorem3_dims": [4],
     "theorem3_inputs": 2,
     "theorem3_samples": 400,
+    "grad_seeds": 6,
     "grad_width": 16,
     "grad_depths": [5, 50, 100],
     "gamma": 0.4,
