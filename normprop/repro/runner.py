@@ -339,12 +339,40 @@ def execute_all(
     return {run.claim.notebook: outcome for run, outcome in zip(runs, outcomes, strict=True)}
 
 
+def cold_seconds_path(preset: str, variant: str | None = None) -> Path:
+    """``build/<preset>/cold_seconds.json``: per notebook, the runtime of its last run that computed every task."""
+    return build_dir(preset, variant) / "cold_seconds.json"
+
+
+def read_cold_seconds(preset: str, variant: str | None = None) -> dict[str, float]:
+    path = cold_seconds_path(preset, variant)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def note_cold_seconds(notebook: str, preset: str, variant: str | None, seconds: float) -> None:
+    """Remember ``seconds`` as ``notebook``'s cold runtime if its last run computed most of its tasks (more than
+    it read from the cache: a few may be shared with another preset's or seed's run).
+
+    A run served from the cache takes seconds, so its runtime says nothing about how long the notebook computes;
+    ordering by it started 04 and 05 last after a cached run (a cold ``make figures`` then took minutes longer)."""
+    path = task_log_path(notebook, preset, variant)
+    tasks = json.loads(path.read_text()) if path.exists() else {}
+    if not tasks.get("computed", 0) > tasks.get("cached", 0):
+        return
+    noted = {**read_cold_seconds(preset, variant), notebook: round(seconds, 2)}
+    write_text_atomic(cold_seconds_path(preset, variant), json.dumps(noted, indent=2, sort_keys=True) + "\n")
+
+
 def longest_first(runs: Sequence[Run], preset: str) -> list[int]:
-    """The order to start ``runs`` in: the longest first, by the runtime their last records noted (the
-    default run's where a variant has none), so that two jobs finish together instead of the longest starting last;
-    runs never recorded keep their order, first."""
+    """The order to start ``runs`` in: the longest first, so that two jobs finish together instead of the longest
+    starting last. A run's length is its last cold runtime (:func:`note_cold_seconds`), else the runtime its last
+    record noted (the default run's where a variant has neither); runs never recorded keep their order, first."""
 
     def last_seconds(run: Run) -> float:
+        for variant in (run.variant, ""):
+            cold = read_cold_seconds(preset, variant).get(run.claim.notebook)
+            if isinstance(cold, int | float):
+                return float(cold)
         for variant in (run.variant, ""):
             record = read_record(run.claim.notebook, preset, variant)
             if record and isinstance(record.get("seconds"), int | float):
@@ -365,6 +393,8 @@ def execute_runs(
 
     def done(index: int, outcome: Outcome) -> None:
         outcomes[index] = outcome
+        if outcome.state == FINISHED and not outcome.reused:
+            note_cold_seconds(runs[index].claim.notebook, preset, runs[index].variant, outcome.seconds)
         name = runs[index].claim.notebook + (f" ({runs[index].variant})" if runs[index].variant else "")
         bar.set_postfix_str(f"{name}: {outcome.state}")
         if outcome.state != INTERRUPTED:  # the bar counts notebooks that ran their course

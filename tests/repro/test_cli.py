@@ -12,7 +12,7 @@ import pytest
 from tiny_notebooks import FIGURE, RECORD, write_notebook
 
 from normprop.claims import all_claims
-from normprop.repro import cli, report, runner
+from normprop.repro import cli, layout, report, runner
 from normprop.repro import records as results
 
 
@@ -217,3 +217,22 @@ def test_the_longest_notebook_starts_first(build):
         path.write_text(json.dumps({**json.loads(path.read_text()), "seconds": seconds}))
     runs = [runner.Run(claim) for claim in all_claims()[:3]]
     assert [runs[index].claim.notebook[:2] for index in runner.longest_first(runs, "quick")] == ["03", "02", "01"]
+
+
+def test_a_run_served_from_the_cache_does_not_reorder_the_next_cold_one(build):
+    """Only a run that computed most of its tasks notes its runtime as the notebook's length: after a cached run of 02
+    (seconds), 02 still goes before 01, by the runtime of its last cold run."""
+    for notebook, seconds in (("01", 5.0), ("02", 50.0)):
+        task_log = layout.task_log_path(all_claims()[int(notebook) - 1].notebook, "quick")
+        task_log.parent.mkdir(parents=True, exist_ok=True)
+        task_log.write_text(json.dumps({"cached": 1, "computed": 2}))
+        runner.note_cold_seconds(all_claims()[int(notebook) - 1].notebook, "quick", None, seconds)
+    task_log.write_text(json.dumps({"cached": 2, "computed": 1}))  # 02 again, most tasks from the cache
+    runner.note_cold_seconds(all_claims()[1].notebook, "quick", None, 1.0)
+    assert runner.read_cold_seconds("quick") == {all_claims()[0].notebook: 5.0, all_claims()[1].notebook: 50.0}
+    for notebook, seconds in (("01", 5.0), ("02", 1.0)):  # the records say 02 is the shorter now
+        results.ClaimRun(notebook, "quick").record({"ok": True}, {})
+        path = results.record_path(notebook, "quick")
+        path.write_text(json.dumps({**json.loads(path.read_text()), "seconds": seconds}))
+    runs = [runner.Run(claim) for claim in all_claims()[:2]]
+    assert [runs[index].claim.notebook[:2] for index in runner.longest_first(runs, "quick")] == ["02", "01"]
