@@ -219,19 +219,17 @@ for activation in claim.ACTIVATIONS:
 # reports, per check, the seeds it held at and its smallest margin. Quick preset, seeds 0–9: every check held at
 # all 10 seeds; the closest to failing is the floor's width exponent (it reaches $-1/2$ by 0.9 half widths at its
 # worst seed), then vanilla's drift towards collinearity (1.8), vanilla's collapse to rank 1–2 (2.5) and BN against
-# vanilla $|\cos|$ (2.9); the others clear by 3.7 half widths or more. Paper preset: the ledger ran only seeds 1
-# to 3 in the time there was on a loaded 2-core machine (a paper run took 11–15 min there, and seed 0 ran past
-# the runner's 900 s limit); all 13 checks held at all three, the closest again the floor's exponent (3.4 half
-# widths) and vanilla's drift (3.9).
+# vanilla $|\cos|$ (2.9); the others clear by 3.7 half widths or more. Paper preset, seeds 0–9: all 13 checks held
+# at all 10 seeds, the closest again the floor's exponent (3.4 half widths) and vanilla's drift (3.9).
 #
 # Two **supporting lines**, outside the verdict:
 # - Whether the floor's exponent is $-1/2$ *exactly* (its interval contains $-1/2$). It does not hold reliably:
-#   its interval contained $-1/2$ at 6 of 10 seeds in the quick preset, and at none of the three paper seeds run
-#   (margins $-2.7$, $-1.4$, $-2.4$). The finite-width exponent comes out a little steeper than $-1/2$ (about $-0.52$
+#   its interval contained $-1/2$ at 6 of 10 seeds in the quick preset, and at none of the ten paper seeds
+#   (margin $-5.5$ at the worst). The finite-width exponent comes out a little steeper than $-1/2$ (about $-0.52$
 #   quick, $-0.51$ paper, intervals $\pm 0.01$ and $\pm 0.004$): a coin flip at quick sizes, a small but resolved
 #   difference at paper sizes (the paper itself reports $-0.46$). The verdict tests only the bound's direction.
 # - Whether the floor falls no slower than $d^{-1/2}$ at every batch size of the supporting sweep ($n = 2, 4, 8$):
-#   it held at 9 of 10 seeds in the quick preset and at all three paper seeds run (margins 1.4 or more). The batch size
+#   it held at 9 of 10 seeds in the quick preset and at all ten paper seeds (margins 0.86 or more). The batch size
 #   that misses is $n = 2$: its exponent is the noisiest (interval half width about 0.03 quick, against 0.01 at
 #   $n = 8$) and a little shallower (mean $-0.50$ over the ten quick seeds, against $-0.52$ at $n = 4$ and $-0.54$
 #   at $n = 8$); at one seed its interval ends at $-0.497$. At paper sizes the exponents are $-0.50$, $-0.51$ and
