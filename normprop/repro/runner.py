@@ -340,7 +340,8 @@ def execute_all(
 
 
 def cold_seconds_path(preset: str, variant: str | None = None) -> Path:
-    """``build/<preset>/cold_seconds.json``: per notebook, the runtime of its last run that computed every task."""
+    """``build/<preset>/cold_seconds.json``: per notebook, the runtime of its last run that computed most of its tasks
+    (:func:`note_cold_seconds`)."""
     return build_dir(preset, variant) / "cold_seconds.json"
 
 
