@@ -123,11 +123,12 @@ print(claim.gradient_reading(grads))
 # although the samples are independent: in these runs the bound needs $n = d$, not only linearly independent samples.
 #
 # **Mean-centred BN** grows at least ten times slower than with Gaussian weights (the printed factor). Whether it grows
-# at all is only clearly resolved at the paper preset's depths and seeds: there (depth 1000, 16 seeds) the slope's
-# interval lies above 0, a mild growth; at the quick preset (depth 300, 16 seeds) the interval's lower end lies close to
-# 0, above or below it depending on the draw. The quick preset draws 16 seeds for this figure, not the 8 of its other
-# sweeps: with 8, the ratio's interval was too wide to clear 10 at 2 of quick seeds 0-9 (lower ends 8.3 and 9.1, means
-# 22 and 17); with 16 its lower end is at least 13.3 at every one of those seeds. The line printed above says which holds for this run. A plausible
+# at all is only clearly resolved at the paper preset's depths: there (depth 1000, 16 seeds) the slope's interval lies
+# above 0 at every seed of the ledger, a mild growth; at the quick preset (depth 300, 16 seeds) its lower end lies
+# close to 0, above it at 9 of seeds 0-9. The line printed above says which holds for this run. The gradient figures
+# (this one and Fig. 5) draw 16 seeds in the quick preset, not the 8 of its other sweeps: with 8, the slowdown's
+# interval was too wide to clear 10 at 2 of quick seeds 0-9 (lower ends 8.3 and 9.1, means 22 and 17); with 16 its
+# lower end is at least 13.3 at every one of those seeds. A plausible
 # reading: centering removes the all-ones direction of the batch, so the batch is degenerate in one of $n$ directions.
 #
 # ## Fig. 5 — activation shaping for tanh and sin

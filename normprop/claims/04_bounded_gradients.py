@@ -42,8 +42,9 @@ QUICK = {
     "theorem3_dims": [4, 6, 8],
     "theorem3_inputs": 3,
     "theorem3_samples": 5000,
-    # Fig. 2/3 draw more seeds than the other sweeps: with 8, centred BN's slowdown (a ratio of two slopes) had an
-    # interval too wide to clear 10 at 2 of quick seeds 0-9 (lower ends 8.3 and 9.1); with 16, at least 13.3.
+    # The gradient figures (Fig. 2/3 and Fig. 5) draw more seeds than the other sweeps: with 8, centred BN's slowdown
+    # (a ratio of two slopes) had an interval too wide to clear 10 at 2 of quick seeds 0-9 (lower ends 8.3 and 9.1);
+    # with 16, at least 13.3.
     "grad_seeds": 16,
     "grad_width": 32,
     "grad_depths": [10, 50, 100, 200, 300],
