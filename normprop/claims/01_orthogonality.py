@@ -93,6 +93,7 @@ CLAIM = Claim(
     "as a supporting line), and avoids rank collapse.",
     citations=CITATIONS,
     presets={"quick": QUICK, "paper": PAPER, "full": {**PAPER, **FULL_CHANGES}},
+    runtime={"quick": 25, "paper": 64, "full": 1190},
     figures={
         "01_fig1_cosine": "2021 Fig. 1",
         "01_fig2a_gap_vs_depth": "2021 Fig. 2a",

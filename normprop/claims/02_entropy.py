@@ -115,6 +115,7 @@ CLAIM = Claim(
     "the random weights approaches an isotropic Gaussian with depth, at a distance that shrinks with width.",
     citations=CITATIONS,
     presets={"quick": QUICK, "paper": PAPER, "full": {**PAPER, **FULL_CHANGES}},
+    runtime={"quick": 50, "paper": 72, "full": 1145},
     figures={
         "02_entropy_vs_depth": "2022 v1, entropy vs depth (reconstruction)",
         "02_width_regime": "2022 v1, the width condition at n = 8 (reconstruction)",

@@ -64,6 +64,7 @@ CLAIM = Claim(
     "at gain 1 (not the rates across activations and gains); normalization itself never decreases isometry.",
     citations=CITATIONS,
     presets={"quick": QUICK, "paper": PAPER, "full": {**PAPER, **FULL_CHANGES}},
+    runtime={"quick": 55, "paper": 64, "full": 58},
     figures={
         "03_correlation_maps": "2023, dual kernels and the beta table",
         "03_isometry_vs_depth": "2023 Fig. 1-2 (validation MLP)",

@@ -61,6 +61,9 @@ class Claim:
     #: Sizes per preset: ``quick`` (CI, nbval, seconds), ``paper`` (the committed figures, on a 2-core CPU) and
     #: ``full`` (the papers' own sizes, for a cluster).
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Seconds a cold run of a preset took on 2 cores, one torch thread: the order of a machine's first run, longest
+    #: first, before it has timed the notebook itself (``normprop.repro.runner.longest_first``).
+    runtime: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not _MODULE_NAME.match(self.notebook):

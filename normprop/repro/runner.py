@@ -367,7 +367,8 @@ def note_cold_seconds(notebook: str, preset: str, variant: str | None, seconds: 
 def longest_first(runs: Sequence[Run], preset: str) -> list[int]:
     """The order to start ``runs`` in: the longest first, so that two jobs finish together instead of the longest
     starting last. A run's length is its last cold runtime (:func:`note_cold_seconds`), else the runtime its last
-    record noted (the default run's where a variant has neither); runs never recorded keep their order, first."""
+    record noted (the default run's where a variant has neither), else the claim's ``runtime`` for the preset (a
+    first run on a fresh clone); runs with none of these keep their order, first."""
 
     def last_seconds(run: Run) -> float:
         for variant in (run.variant, ""):
@@ -378,7 +379,7 @@ def longest_first(runs: Sequence[Run], preset: str) -> list[int]:
             record = read_record(run.claim.notebook, preset, variant)
             if record and isinstance(record.get("seconds"), int | float):
                 return float(record["seconds"])
-        return math.inf
+        return float(run.claim.runtime.get(preset, math.inf))
 
     seconds = [last_seconds(run) for run in runs]
     return sorted(range(len(runs)), key=lambda index: -seconds[index])

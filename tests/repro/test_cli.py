@@ -4,6 +4,7 @@ Most tests replace the papermill job with an in-process stand-in; the end-to-end
 (tests/tiny_notebooks.py) through the real CLI. Stopping, timeouts and locks: tests/test_stop.py.
 """
 
+import dataclasses
 import json
 import os
 import signal
@@ -211,7 +212,7 @@ def test_an_unchanged_notebook_is_not_run_again_until_something_changes(build, t
 
 
 def test_the_longest_notebook_starts_first(build):
-    for notebook, seconds in (("01", 5.0), ("02", 50.0)):  # 03 never ran: its runtime is unknown, it goes first
+    for notebook, seconds in (("01", 5.0), ("02", 50.0)):  # 03 never ran here: its claim's quick runtime (55 s) counts
         results.ClaimRun(notebook, "quick").record({"ok": True}, {})
         path = results.record_path(notebook, "quick")
         path.write_text(json.dumps({**json.loads(path.read_text()), "seconds": seconds}))
@@ -236,3 +237,13 @@ def test_a_run_served_from_the_cache_does_not_reorder_the_next_cold_one(build):
         path.write_text(json.dumps({**json.loads(path.read_text()), "seconds": seconds}))
     runs = [runner.Run(claim) for claim in all_claims()[:2]]
     assert [runs[index].claim.notebook[:2] for index in runner.longest_first(runs, "quick")] == ["02", "01"]
+
+
+def test_a_first_run_orders_by_the_claims_runtimes_and_unknown_runs_go_first(build):
+    """On a fresh clone nothing has been timed: the paper preset starts 05 and 04, the longest, first; a claim that
+    states no runtime for the preset goes before them, as a run whose length nobody knows."""
+    runs = [runner.Run(claim) for claim in all_claims()]
+    order = [runs[index].claim.notebook[:2] for index in runner.longest_first(runs, "paper")]
+    assert order[:2] == ["05", "04"]
+    runs[0] = runner.Run(dataclasses.replace(all_claims()[0], runtime={}))
+    assert runs[runner.longest_first(runs, "paper")[0]].claim.notebook[:2] == "01"
