@@ -65,6 +65,10 @@ def test_ctrl_c_stops_the_run_within_seconds_and_says_what_ran(workspace):
     write_notebook(notebooks, "02_entropy", SLEEP_FOREVER)
     write_notebook(notebooks, "03_isometry", QUICK_RECORD)
     before = committed_files()
+    # The order this test needs, 01, 02, 03, as runtimes timed here (else the claims' own runtimes would order them)
+    (build / "quick").mkdir(parents=True)
+    runtimes = {"01_orthogonality": 3.0, "02_entropy": 2.0, "03_isometry": 1.0}
+    (build / "quick" / "cold_seconds.json").write_text(json.dumps(runtimes))
     cli_process = start_cli("reproduce", "--preset", "quick", "--only", "01", "02", "03", "--jobs", "1")
     # 01 has finished, 02 is running, 03 waits; two kernel starts on a loaded 2-core machine can take 20 s
     wait_for(lambda: pids(notebooks, "02_entropy"), timeout=60.0)
