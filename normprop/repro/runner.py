@@ -178,7 +178,9 @@ class NotebookJob:
             path(notebook, preset, variant).unlink(missing_ok=True)
         self.output.unlink(missing_ok=True)
         source = notebooks_dir() / f"{notebook}.ipynb"
-        command = [sys.executable, "-m", "papermill", str(source), str(self._temporary), "-p", "preset", preset]
+        # papermill's command line, minus a 2 s import it never uses (normprop/repro/papermill_driver.py)
+        command = [sys.executable, "-m", "normprop.repro.papermill_driver", str(source), str(self._temporary)]
+        command += ["-p", "preset", preset]
         for name, value in self.parameters.items():
             if name != "preset":
                 command += ["-p", name, str(value)]

@@ -32,3 +32,24 @@ def test_the_probe_would_see_torch():
     probe = PROBE.replace("claims = all_claims()", "claims = all_claims(); import normprop.nets")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert "torch._C" in json.loads(result.stdout.strip().splitlines()[-1])
+
+
+DRIVER_PROBE = (
+    "import json, sys\n"
+    "import normprop.repro.papermill_driver\n"
+    "import nbformat.validator, jsonschema._format\n"
+    "print(json.dumps({'blocked': sys.modules.get('rfc3987_syntax', 'absent') is None,\n"
+    "                  'papermill': 'papermill.execute' in sys.modules}))\n"
+)
+
+
+def test_the_papermill_driver_runs_papermill_without_importing_rfc3987_syntax():
+    result = subprocess.run([sys.executable, "-c", DRIVER_PROBE], capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout) == {"blocked": True, "papermill": True}
+
+
+def test_the_papermill_driver_is_papermills_command_line():
+    result = subprocess.run(
+        [sys.executable, "-m", "normprop.repro.papermill_driver", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "NOTEBOOK_PATH" in result.stdout and "--parameters" in result.stdout
