@@ -32,9 +32,12 @@ def profile(preset: str) -> list[str]:
         inside = json.loads(path.read_text())["seconds"]
         sweeps = {name: sweep["seconds"] for name, sweep in log["sweeps"].items()}
         figures = log.get("figure_seconds", 0.0)
+        total = wall[claim.notebook]
+        if total < inside:  # `reproduce` reused the last run (nothing changed): this report timed no execution
+            lines.append(f"| {claim.notebook} | not executed by this run: profile a cold one (`--no-cache`) | | | | |")
+            continue
         rest = inside - sum(sweeps.values()) - figures
         listed = ", ".join(f"{name} {seconds:.1f}" for name, seconds in sorted(sweeps.items(), key=lambda kv: -kv[1]))
-        total = wall[claim.notebook]
         lines.append(
             f"| {claim.notebook} | {total:.1f} | {total - inside:.1f} | {sum(sweeps.values()):.1f}: {listed} "
             f"| {figures:.1f} | {rest:.1f} |"

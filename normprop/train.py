@@ -202,12 +202,18 @@ class TrainingResult:
     initial_weights: list[torch.Tensor] | None = None
 
 
+def _full_loss(x, y, weights, spec, logit_activation=False) -> torch.Tensor:
+    """Cross-entropy on the whole of ``x`` in one forward pass, per seed (float32, not yet checked for overflow)."""
+    with torch.no_grad():
+        logits, _ = predict(x, weights, spec, logit_activation)
+        return F.cross_entropy(logits.transpose(1, 2), y.expand(logits.shape[0], -1), reduction="none").mean(-1)
+
+
 def _loss_and_gap(x, y, probe, weights, spec, logit_activation=False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Full-data loss, probe gap and probe RMS of the last hidden layer per seed; a seed whose state overflowed
     gets loss and gap ``inf``."""
+    losses = _full_loss(x, y, weights, spec, logit_activation)
     with torch.no_grad():
-        logits, _ = predict(x, weights, spec, logit_activation)
-        losses = F.cross_entropy(logits.transpose(1, 2), y.expand(logits.shape[0], -1), reduction="none").mean(-1)
         _, hidden = predict(probe, weights, spec)
     losses = losses.double().numpy()
     rms = hidden.double().square().mean((-2, -1)).sqrt().cpu().numpy()
@@ -219,6 +225,22 @@ def _loss_and_gap(x, y, probe, weights, spec, logit_activation=False) -> tuple[n
     losses[~np.isfinite(losses)] = np.inf
     rms[~np.isfinite(rms)] = np.inf
     return losses, gaps, rms
+
+
+def _epoch(x, y, weights, spec, generator, optimizer, batch_size, logit_activation=False) -> None:
+    """One epoch of mini-batch SGD on ``weights`` (leaves that require grad) in place: one permutation of ``x``
+    from ``generator``, every seed's mean cross-entropy over a batch summed over seeds (so each seed gets its own
+    gradient)."""
+    seeds = weights[0].shape[0]
+    order = torch.randperm(len(x), generator=generator, device=generator.device)
+    for start in range(0, len(x), batch_size):
+        batch = order[start : start + batch_size]
+        logits, _ = predict(x[batch], weights, spec, logit_activation)
+        targets = y[batch].expand(seeds, -1)
+        loss = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none").mean(-1).sum()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
 
 
 def sgd(
@@ -233,16 +255,26 @@ def sgd(
     probe: torch.Tensor | None = None,
     logit_activation: bool = False,
     record_start: bool = True,
+    record_every: int | None = 1,
 ) -> TrainingResult:
     """SGD on the cross-entropy for all seeds at once; records the full training loss, and the orthogonality
     gap and RMS of the last hidden layer on ``probe`` (default: the first 32 training samples), after every epoch
     and, unless ``record_start`` is False, before the first (epoch 0).
 
     ``logit_activation`` passes the logits through the activation (see :func:`predict`; the official 2023 code's
-    confound). Stops at the first epoch whose loss is NaN or inf for some seed, and says so in ``message``.
+    confound). Stops at the first recorded epoch whose loss is NaN or inf for some seed, and says so in ``message``.
+
+    ``record_every=k`` records after every k-th epoch and after the last one (``None``: the last only; epoch 0 as
+    above), for callers that read fewer epochs: the full-data evaluation is about a fifth of an epoch of a 05 run,
+    and leaving it out changes no trained weight (it draws nothing from ``generator``), so every recorded epoch has
+    the same numbers as with ``record_every=1``. A seed that overflows trains on, with non-finite weights, to the
+    next recorded epoch, where its loss is inf; the seeds are independent in the batch, so with ``None`` the others
+    reach the full budget, where with ``record_every=1`` all would stop at that epoch.
     """
     check_positive_int(epochs, "epochs")
     check_positive_int(batch_size, "batch_size")
+    if record_every is not None:
+        check_positive_int(record_every, "record_every")
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr!r}")
     probe = x[:32] if probe is None else probe
@@ -253,15 +285,9 @@ def sgd(
     rows, message = [], None
     for epoch in range(0 if record_start else 1, epochs + 1):
         if epoch > 0:
-            order = torch.randperm(len(x), generator=generator, device=generator.device)
-            for start in range(0, len(x), batch_size):
-                batch = order[start : start + batch_size]
-                logits, _ = predict(x[batch], weights, spec, logit_activation)
-                targets = y[batch].expand(seeds, -1)
-                loss = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none").mean(-1).sum()
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+            _epoch(x, y, weights, spec, generator, optimizer, batch_size, logit_activation)
+        if 0 < epoch < epochs and (record_every is None or epoch % record_every):
+            continue
         losses, gaps, rms = _loss_and_gap(x, y, probe, weights, spec, logit_activation)
         rows += [{"seed": s, "epoch": epoch, "loss": losses[s], "gap": gaps[s], "rms": rms[s]} for s in range(seeds)]
         if not np.isfinite(losses).all():
@@ -285,15 +311,28 @@ def fit(
     scale: str = "rms",
     init_batch: int | None = None,
     logit_activation: bool = False,
+    record_every: int | None = 1,
 ) -> TrainingResult:
     """Initialise ``seeds`` MLPs by ``spec`` (:func:`init_weights`, classes from ``y``) and train them together
-    (:func:`sgd`). For the data-dependent init, ``x_init`` defaults to ``init_batch`` random rows of ``x`` drawn
-    for each seed (:func:`init_batches`), or, if ``init_batch`` is None, to the whole of ``x`` shared by all seeds."""
+    (:func:`sgd`, which gets ``record_every``). For the data-dependent init, ``x_init`` defaults to ``init_batch``
+    random rows of ``x`` drawn for each seed (:func:`init_batches`), or, if ``init_batch`` is None, to the whole of
+    ``x`` shared by all seeds."""
     classes = int(y.max()) + 1
     if x_init is None and spec.init == "iterative_orthogonalization":
         x_init = x if init_batch is None else init_batches(x, seeds, init_batch, generator)
     weights = init_weights(seeds, x.shape[-1], spec, generator, classes, x_init=x_init, v_prime=v_prime, scale=scale)
-    return sgd(x, y, weights, spec, epochs, generator, lr=lr, batch_size=batch_size, logit_activation=logit_activation)
+    return sgd(
+        x,
+        y,
+        weights,
+        spec,
+        epochs,
+        generator,
+        lr,
+        batch_size,
+        logit_activation=logit_activation,
+        record_every=record_every,
+    )
 
 
 def sgd_to_budget(
@@ -324,32 +363,34 @@ def train_to_budget(
     """``(losses, weights)``: every seed's full training-set loss after ``epochs`` epochs of :func:`sgd`, shape
     ``(seeds,)``, and the weights it ended with.
 
-    ``sgd`` stops all seeds at the first epoch where one seed's loss is not finite. Here a seed whose
-    loss is not finite has **diverged**: its entry is ``+inf`` (its weights are those of the epoch before) and it
-    is dropped, while the other seeds train on, still batched, to the full budget. The seeds share the mini-batch
-    order (one permutation per epoch, as in ``sgd``), so a seed's result does not depend on whether another
-    diverged. The loss is the one ``sgd`` records: cross-entropy on the whole training set in one forward pass,
-    so batch normalization uses the statistics of the whole training set, not of a mini-batch
+    A seed whose loss is not finite has **diverged**: its entry is ``+inf``. One evaluation, at the end (a full-data
+    forward pass, up to a fifth of an epoch's cost); in between, a seed whose weights overflowed in an epoch is dropped
+    (its weights stay those of the epoch before) and the others train on, still batched, to the full budget, so a
+    budget at which every seed diverges stops early. The seeds are independent in the batch and share the
+    mini-batch order (one permutation per epoch, as in :func:`sgd`), so a seed's result does not depend on whether
+    another diverged, bit for bit. The loss is the one ``sgd`` records: cross-entropy on the whole training set in
+    one forward pass, so batch normalization uses the statistics of the whole training set, not of a mini-batch
     (:func:`minibatch_loss` gives the other reading).
     """
     check_positive_int(epochs, "epochs")
-    weights = [w.detach() for w in weights]
-    losses = np.full(weights[0].shape[0], np.inf)
-    alive = np.arange(len(losses))
-    done = 0
-    while done < epochs and len(alive) > 0:
-        index = torch.from_numpy(alive)
-        # One epoch; the loss before it was recorded at the end of the previous one, so it is not evaluated again.
-        alive_weights = [w[index] for w in weights]
-        result = sgd(x, y, alive_weights, spec, 1, generator, lr=lr, batch_size=batch_size, record_start=False)
-        last = result.history.sort_values("seed")
-        finite = np.isfinite(last["loss"].to_numpy())
-        losses[alive] = np.where(finite, last["loss"].to_numpy(), np.inf)
-        weights = [w.clone() for w in weights]
-        for w, trained in zip(weights, result.weights, strict=True):
-            w[index[torch.from_numpy(finite)]] = trained[torch.from_numpy(finite)]
-        done += 1
+    check_positive_int(batch_size, "batch_size")
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr!r}")
+    weights = [w.detach().clone() for w in weights]
+    alive = torch.arange(weights[0].shape[0])
+    for _ in range(epochs):
+        if len(alive) == 0:
+            break
+        trained = [w[alive].requires_grad_(True) for w in weights]
+        _epoch(x, y, trained, spec, generator, torch.optim.SGD(trained, lr=lr), batch_size)
+        finite = torch.stack([torch.isfinite(w.detach()).flatten(1).all(1) for w in trained]).all(0)
+        for w, t in zip(weights, trained, strict=True):
+            w[alive[finite]] = t.detach()[finite]
         alive = alive[finite]
+    losses = np.full(weights[0].shape[0], np.inf)
+    if len(alive) > 0:
+        losses[alive.numpy()] = _full_loss(x, y, [w[alive] for w in weights], spec).double().numpy()
+    losses[~np.isfinite(losses)] = np.inf
     return losses, weights
 
 

@@ -149,6 +149,30 @@ def test_batched_training_equals_training_each_seed_alone():
     assert history[history.epoch == 2].loss.mean() < history[history.epoch == 0].loss.mean()
 
 
+def test_evaluating_at_the_end_only_trains_the_same_weights_bit_for_bit():
+    # The per-epoch evaluation draws nothing from the generator and touches no weight: leaving it out (the tasks
+    # that read the final loss only) must change nothing but which epochs are recorded.
+    x, y = torch.randn(40, 6, generator=torch.Generator().manual_seed(0)), torch.arange(40) % 3
+    spec = nets.NetworkSpec(5, 2, norm="none", activation="relu", init="he")
+    weights = train.init_weights(2, 6, spec, seeding.make_generator(1), classes=3)
+    every = train.sgd(x, y, weights, spec, 3, seeding.make_generator(2), lr=0.1, batch_size=8)
+    ends = train.sgd(x, y, weights, spec, 3, seeding.make_generator(2), lr=0.1, batch_size=8, record_every=None)
+    for w_every, w_ends in zip(every.weights, ends.weights, strict=True):
+        assert torch.equal(w_every, w_ends)
+    assert sorted(set(ends.history.epoch)) == [0, 3]
+    pd.testing.assert_frame_equal(
+        ends.history.reset_index(drop=True), every.history[every.history.epoch.isin([0, 3])].reset_index(drop=True)
+    )
+    last_only = train.sgd(
+        x, y, weights, spec, 3, seeding.make_generator(2), 0.1, 8, record_start=False, record_every=None
+    )
+    assert sorted(set(last_only.history.epoch)) == [3]
+    second = train.sgd(x, y, weights, spec, 5, seeding.make_generator(2), 0.1, 8, record_every=2)
+    assert sorted(set(second.history.epoch)) == [0, 2, 4, 5]
+    with pytest.raises(ValueError, match="record_every"):
+        train.sgd(x, y, weights, spec, 5, seeding.make_generator(2), 0.1, 8, record_every=0)
+
+
 def test_sgd_records_the_initial_weights_and_the_last_layers_rms():
     x, y = torch.randn(40, 6, generator=torch.Generator().manual_seed(0)), torch.arange(40) % 3
     spec = nets.NetworkSpec(5, 2, norm="none", activation="relu", init="he")
