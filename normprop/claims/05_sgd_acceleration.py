@@ -7,6 +7,7 @@ functions), the functions that run and summarise each figure's sweeps, the figur
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,10 +45,12 @@ QUICK = {
     "support_epochs": 5,
     "beta_depth": 10,
     "beta_epochs": 3,
+    "beta_seeds": 5,
     "beta_activations": ["sigmoid", "tanh", "sin", "relu"],
     "steps": [0.003, 0.01, 0.03],
     "step_depths": [25],
     "step_epochs": 5,
+    "control_seeds": 5,
 }
 
 PAPER = {
@@ -63,14 +66,22 @@ PAPER = {
     "fig3b_epochs": 30,
     "variant_depth": 35,
     "variant_epochs": 3,
-    "support_depths": [5, 15, 35],
-    "support_epochs": 10,
+    # The supporting runs (2020 Fig. 1, 2023's beta ordering; neither enters the verdict) are smaller than the main
+    # runs, to keep `make figures` within 8 minutes on 2 cores: 4 seeds and 5 epochs for beta, two depths and 4
+    # epochs for 2020 (an even number: the main runs that BN is compared with record every second epoch).
+    "support_depths": [5, 35],
+    "support_epochs": 4,
     "beta_depth": 10,
-    "beta_epochs": 10,
+    "beta_epochs": 5,
+    "beta_seeds": 4,
     "beta_activations": ["sigmoid", "tanh", "sin", "relu", "he2"],
     "steps": [0.003, 0.01, 0.03],
     "step_depths": [15, 45],
     "step_epochs": 10,
+    # The two controls (the step scan, the orthogonalized layers) on 4 seeds: their contrasts are two to three
+    # orders of magnitude (orthogonal start about 0.004 against He's 1.6-1.9 at depth 45), and 8 seeds took a
+    # fifth of `make figures`. The main runs, whose steps the scan is read against, keep 8.
+    "control_seeds": 4,
 }
 
 # 2021 sec. 5: CIFAR-10, width 800, depths 15-75, 30 epochs.
@@ -89,6 +100,8 @@ FULL_CHANGES = {
     "support_depths": [15, 30, 45, 60, 75],
     "support_epochs": 30,
     "beta_epochs": 30,
+    "beta_seeds": 3,
+    "control_seeds": 3,
 }
 
 CLAIM = Claim(
@@ -144,6 +157,7 @@ def fit(
     v_prime: str,
     scale: str,
     logit_activation: bool = False,
+    record_every: int | None = 1,
     **layer: Any,
 ) -> train.TrainingResult:
     """Initialise and train all seeds of one configuration at once: a plain ReLU MLP (no bias, no normalisation)
@@ -167,13 +181,15 @@ def fit(
         scale=scale,
         init_batch=init_batch,
         logit_activation=logit_activation,
+        record_every=record_every,
     )
 
 
 def history(
     depth: int, init: str, seeds: int, generator: torch.Generator, *, epochs: int, **training: Any
 ) -> pd.DataFrame:
-    """One main run (depth, init): every seed's loss, gap and RMS after every epoch (:func:`fit`), with the init's
+    """One main run (depth, init): every seed's loss, gap and RMS after every recorded epoch (:func:`fit`'s
+    ``record_every``, in ``training``), with the init's
     label, why it stopped early (``message``) and whether the seeds' initial hidden weights differ (the readout is
     random in every init and is left out)."""
     result = fit(depth, init, epochs, seeds, generator, **training)
@@ -227,7 +243,7 @@ def support_rows(
     weights = train.init_weights(seeds, x.shape[1], spec, generator)
     with torch.no_grad():
         _, hidden = train.predict(x[:64], weights, spec)
-    result = train.sgd(x, y, weights, spec, epochs, generator, lr=lr)
+    result = train.sgd(x, y, weights, spec, epochs, generator, lr=lr, record_every=None)
     last = result.history[result.history.epoch == result.history.epoch.max()]
     ranks = metrics.numerical_rank(hidden, precision=torch.float32).numpy()
     return pd.DataFrame({"seed": last.seed.to_numpy(), "rank at init": ranks, "loss": last.loss.to_numpy()})
@@ -269,6 +285,7 @@ def beta_rows(
         generator,
         activation=activation,
         logit_activation=logit_activation,
+        record_every=None,  # only the last epoch is read
         **BETA_LAYER,
         **training,
     )
@@ -282,7 +299,7 @@ def loss_at_step(
 ) -> pd.DataFrame:
     """One run of the step scan: every seed's loss after ``epochs`` epochs at step ``lr`` (:func:`fit`; a seed
     whose loss overflowed has loss ``inf``: it did not train), with the init's label."""
-    result = fit(depth, init, epochs, seeds, generator, lr=lr, **training)
+    result = fit(depth, init, epochs, seeds, generator, lr=lr, record_every=None, **training)
     return result.history.query("epoch == epoch.max()")[["seed", "loss"]].assign(init=INITS[init])
 
 
@@ -315,7 +332,9 @@ def partially_orthogonalized(
         scale=training["scale"],
         fitted_layers=fitted,
     )
-    result = train.sgd(x, y, weights, spec, epochs, generator, lr=training["lr"], batch_size=training["batch_size"])
+    result = train.sgd(
+        x, y, weights, spec, epochs, generator, training["lr"], training["batch_size"], record_every=None
+    )
     return result.history.query("epoch == epoch.max()")[["seed", "loss"]]
 
 
@@ -329,7 +348,11 @@ def main_runs(session: Any, v_prime: str = "sample", scale: str = "rms") -> pd.D
     sizes = session.sizes
     configurations = [dict(depth=d, init=init) for d in sizes["depths"] for init in INITS]
     shared = sweeps.SharedDraws("main: shared draws", ("depth",))
-    fixed = {"epochs": sizes["epochs"], **training_settings(sizes, v_prime, scale)}
+    # Fig. 4's curves every second epoch: a full-data evaluation is a fifth of an epoch, and the epochs read off
+    # these runs (epoch 0, the step scan's ``step_epochs``, ``support_epochs`` and the last) are all recorded.
+    read = [sizes[key] for key in ("step_epochs", "support_epochs") if sizes[key] < sizes["epochs"]]
+    record_every = math.gcd(2, *read)
+    fixed = {"epochs": sizes["epochs"], "record_every": record_every, **training_settings(sizes, v_prime, scale)}
     return session.cases(
         "main", history, configurations, fixed=fixed, seeds=sizes["seeds"], shard=sizes["seeds"], shared=shared
     )
@@ -503,9 +526,9 @@ def fig4_reading(runs: MainRuns) -> str:
 
 def step_scan(session: Any, main: pd.DataFrame, v_prime: str = "sample", scale: str = "rms") -> dict[str, Any]:
     """The sweep ``step scan``: He and the orthogonal start at every step of ``steps`` (:func:`loss_at_step`) at
-    ``step_depths``, ``step_epochs`` epochs each (equal budget); the main runs give the paper's step ``lr`` at the
-    same epoch. ``best``: per init and depth, the best step and its loss (:func:`normprop.train.best_step_outcomes`;
-    a step where a seed diverged "did not train")."""
+    ``step_depths``, ``step_epochs`` epochs each (equal budget), ``control_seeds`` seeds; the main runs give the
+    paper's step ``lr`` at the same epoch. ``best``: per init and depth, the best step and its loss
+    (:func:`normprop.train.best_step_outcomes`; a step where a seed diverged "did not train")."""
     sizes = session.sizes
     settings = {key: value for key, value in training_settings(sizes, v_prime, scale).items() if key != "lr"}
     inits = ["he", "iterative_orthogonalization"]
@@ -520,8 +543,8 @@ def step_scan(session: Any, main: pd.DataFrame, v_prime: str = "sample", scale: 
             if lr != sizes["lr"]  # the main runs' step
         ],
         fixed={"epochs": sizes["step_epochs"], **settings},
-        seeds=sizes["seeds"],
-        shard=sizes["seeds"],
+        seeds=sizes["control_seeds"],
+        shard=sizes["control_seeds"],
     )
     literal = []
     for (depth, _init), rows in main[main.init.isin([INITS[i] for i in inits])].groupby(["depth", "init"]):
@@ -556,16 +579,17 @@ def step_scan_table(scan: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def orthogonalized_layers(session: Any, runs: MainRuns, v_prime: str = "sample", scale: str = "rms") -> dict:
-    """The sweep ``orthogonalized layers`` (:func:`partially_orthogonalized`) at the deepest main depth, with the
-    main runs' full construction and He beside it: label -> loss after the main budget (Estimate)."""
+    """The sweep ``orthogonalized layers`` (:func:`partially_orthogonalized`) at the deepest main depth,
+    ``control_seeds`` seeds, with the main runs' full construction and He beside it: label -> loss after the main
+    budget (Estimate)."""
     sizes = session.sizes
     fixed = {"depth": runs.deep, "epochs": sizes["epochs"], **training_settings(sizes, v_prime, scale)}
     table = session.grid(
         "orthogonalized layers",
         partially_orthogonalized,
         fixed=fixed,
-        seeds=sizes["seeds"],
-        shard=sizes["seeds"],
+        seeds=sizes["control_seeds"],
+        shard=sizes["control_seeds"],
         layers=list(ORTHOGONALIZED_LAYERS.values()),
     )
     loss = {"every layer (the main runs)": runs.loss[ORTHOGONAL][runs.deep]}
@@ -753,8 +777,8 @@ def beta_runs(session: Any, v_prime: str = "sample", scale: str = "rms") -> pd.D
         "beta",
         beta_rows,
         fixed=fixed,
-        seeds=sizes["seeds"],
-        shard=sizes["seeds"],
+        seeds=sizes["beta_seeds"],
+        shard=sizes["beta_seeds"],
         logit_activation=[False, True],
         activation=sizes["beta_activations"],
     )

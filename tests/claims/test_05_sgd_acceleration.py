@@ -33,10 +33,12 @@ SIZES = {
     "support_epochs": 1,
     "beta_depth": 2,
     "beta_epochs": 1,
+    "beta_seeds": 2,
     "beta_activations": ["sigmoid", "tanh", "relu"],
     "steps": [0.003, 0.01],
     "step_depths": [4],
     "step_epochs": 1,
+    "control_seeds": 2,
 }
 TRAINING = claim.training_settings(SIZES)
 
