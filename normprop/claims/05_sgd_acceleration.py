@@ -113,7 +113,7 @@ CLAIM = Claim(
     "grid; the gain comes from orthogonalizing the layers after the first, not the first layer alone; no batch norm.",
     citations=CITATIONS,
     presets={"quick": QUICK, "paper": PAPER, "full": {**PAPER, **FULL_CHANGES}},
-    runtime={"quick": 70, "paper": 412},
+    runtime={"quick": 70, "paper": 334},
     figures={
         "05_fig3a_gap_and_loss_vs_depth": "2021 Fig. 3a, with the signal-scale control (Xavier, He, orthogonal)",
         "05_fig3b_training": "2021 Fig. 3b (Xavier and He)",
