@@ -192,8 +192,8 @@ print("\n".join(f"{label:>28}: {loss}" for label, loss in layers.items()))
 # preset, as is He's at depth 15: larger steps were not tried, so at depth 15 the comparison is at the grid's edge
 # for both. At depth 45, the verdict's depth, He's best step is inside the grid (0.01) and He stays above 1.6 at
 # every step (paper preset, seed 0: 1.84-1.89), while the orthogonal start is at most 0.22 at every step (0.22,
-# 0.013, 0.0032 at 0.003, 0.01, 0.03). At depth 15 He's 4 seeds at 0.03 spread from about 0.02 to 0.3 (mean 0.097,
-# interval [-0.065, 0.26]): the interval reaches the orthogonal start's 0.0035, so "at every scanned depth" is a
+# 0.013, 0.0032 at 0.003, 0.01, 0.03). At depth 15 He's 4 seeds at 0.03 vary widely (mean 0.097, interval
+# [-0.065, 0.26]): the interval reaches the orthogonal start's 0.0035, so "at every scanned depth" is a
 # supporting line that fails at seed 0 and holds at 6 of seeds 0-9 (with 8 seeds, before this round, at 10 of 10).
 #
 # **The grid's largest step is at the edge of stability.** At 0.03 a seed can blow up or not depending on the last
