@@ -227,6 +227,14 @@ def _loss_and_gap(x, y, probe, weights, spec, logit_activation=False) -> tuple[n
     return losses, gaps, rms
 
 
+def _check_budget(epochs: int, lr: float, batch_size: int) -> None:
+    """A clear ValueError for a training budget that cannot run."""
+    check_positive_int(epochs, "epochs")
+    check_positive_int(batch_size, "batch_size")
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr!r}")
+
+
 def _epoch(x, y, weights, spec, generator, optimizer, batch_size, logit_activation=False) -> None:
     """One epoch of mini-batch SGD on ``weights`` (leaves that require grad) in place: one permutation of ``x``
     from ``generator``, every seed's mean cross-entropy over a batch summed over seeds (so each seed gets its own
@@ -271,12 +279,9 @@ def sgd(
     next recorded epoch, where its loss is inf; the seeds are independent in the batch, so with ``None`` the others
     reach the full budget, where with ``record_every=1`` all would stop at that epoch.
     """
-    check_positive_int(epochs, "epochs")
-    check_positive_int(batch_size, "batch_size")
+    _check_budget(epochs, lr, batch_size)
     if record_every is not None:
         check_positive_int(record_every, "record_every")
-    if not lr > 0:
-        raise ValueError(f"lr must be positive, got {lr!r}")
     probe = x[:32] if probe is None else probe
     initial = [w.detach().clone() for w in weights]
     weights = [w.detach().clone().requires_grad_(True) for w in weights]
@@ -372,10 +377,7 @@ def train_to_budget(
     one forward pass, so batch normalization uses the statistics of the whole training set, not of a mini-batch
     (:func:`minibatch_loss` gives the other reading).
     """
-    check_positive_int(epochs, "epochs")
-    check_positive_int(batch_size, "batch_size")
-    if not lr > 0:
-        raise ValueError(f"lr must be positive, got {lr!r}")
+    _check_budget(epochs, lr, batch_size)
     weights = [w.detach().clone() for w in weights]
     alive = torch.arange(weights[0].shape[0])
     for _ in range(epochs):
