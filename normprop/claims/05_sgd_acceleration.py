@@ -109,8 +109,9 @@ CLAIM = Claim(
     title="Orthogonal initial representations accelerate SGD, without batch norm",
     statement="Starting SGD from orthogonal representations (iterative orthogonalization) trains deep plain ReLU "
     "MLPs faster than Xavier (whose signal also vanishes with depth) at every depth, and faster than He (the same "
-    "collinearity at an order-one scale) wherever depth slows He down, also with each at its best step of a small "
-    "grid; the gain comes from orthogonalizing the layers after the first, not the first layer alone; no batch norm.",
+    "collinearity at an order-one scale) wherever depth slows He down, also at the deepest depth with each at its "
+    "best step of a small grid (0.003-0.03); the gain comes from orthogonalizing the layers after the first, not "
+    "the first layer alone; no batch norm.",
     citations=CITATIONS,
     presets={"quick": QUICK, "paper": PAPER, "full": {**PAPER, **FULL_CHANGES}},
     runtime={"quick": 70, "paper": 334},
