@@ -37,6 +37,16 @@ def test_one_full_batch_step_of_the_bare_kernels_equals_autograd_sgd(bench, name
     weights = train.init_weights(2, x.shape[1], spec, make_generator(1), classes=3)
     expected = train.sgd(x, y, weights, spec, 1, make_generator(2), lr=0.1, batch_size=len(x)).weights
     bare = getattr(bench, name)(x, y, weights, 1, 0.1, len(x))
-    for got, want in zip(bare, expected, strict=True):
-        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
-    assert not torch.allclose(bare[0], weights[0])  # it did take a step
+    plain = bench.plain_autograd_sgd(x, y, weights, 1, 0.1, len(x), bn=spec.norm == "batch")
+    for version in (bare, plain):
+        for got, want in zip(version, expected, strict=True):
+            torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
+        assert not torch.allclose(version[0], weights[0])  # it did take a step
+
+
+def test_the_floor_counts_the_layer_epochs_of_each_run(bench):
+    """04: orthogonal at each of 2 steps (2 x 30 layers x 2 epochs), tanh with and without the gain (the same),
+    Gaussian at each step for one epoch (2 x 30); 05: 3 inits x (5 + 15) layers x 4 epochs."""
+    sizes04 = {"train_depths": [10, 20], "train_epochs": 2, "train_steps": [0.1, 0.2], "train_activations": ["tanh"]}
+    assert bench.layer_epochs_04(sizes04) == 120 + 120 + 60
+    assert bench.layer_epochs_05({"depths": [5, 15], "epochs": 4}) == 240
