@@ -91,9 +91,7 @@ def bare_relu_sgd(
         if not evaluate:
             continue
         with torch.no_grad():  # one full-data loss per epoch: the task evaluates as often (at init and at 2)
-            h = x.expand(seeds, -1, -1)
-            for layer, w in enumerate(weights):
-                h = h @ w if layer == depth - 1 else torch.relu(h @ w)
+            bare_forward(x.expand(seeds, -1, -1), weights, bn=False)
     return weights
 
 
@@ -142,19 +140,21 @@ def bare_bn_sgd(
 def bn_readings(x: torch.Tensor, weights: list[torch.Tensor], batch: int) -> None:
     """The two readings 04's task makes once, after training: one full-data forward pass (BN over the whole
     training set) and one in mini-batches (BN as SGD sees it)."""
-    seeds, depth = weights[0].shape[0], len(weights)
+    seeds = weights[0].shape[0]
     with torch.no_grad():
-        h = x.expand(seeds, -1, -1)
-        for layer, w in enumerate(weights):
-            h = h @ w
-            if layer < depth - 1:
-                h = h / h.square().mean(-2, keepdim=True).sqrt()
+        bare_forward(x.expand(seeds, -1, -1), weights, bn=True)
         for start in range(0, len(x), batch):
-            h = x[start : start + batch].expand(seeds, -1, -1)
-            for layer, w in enumerate(weights):
-                h = h @ w
-                if layer < depth - 1:
-                    h = h / h.square().mean(-2, keepdim=True).sqrt()
+            bare_forward(x[start : start + batch].expand(seeds, -1, -1), weights, bn=True)
+
+
+def bare_forward(h: torch.Tensor, weights: list[torch.Tensor], bn: bool) -> torch.Tensor:
+    """The logits of the bare kernels' network: every hidden layer's product followed by uncentred unit-variance
+    BN (``bn``) or ReLU, then the linear readout."""
+    for layer, w in enumerate(weights):
+        h = h @ w
+        if layer < len(weights) - 1:
+            h = h / h.square().mean(-2, keepdim=True).sqrt() if bn else torch.relu(h)
+    return h
 
 
 def plain_autograd_sgd(
@@ -163,28 +163,20 @@ def plain_autograd_sgd(
     """SGD on the bare kernels' network (ReLU without normalisation, or linear with uncentred unit-variance BN),
     written as the shortest autograd loop: the forward formula, ``torch.autograd.grad``, ``w -= lr * g``."""
     weights = [w.clone().requires_grad_(True) for w in weights]
-    seeds, depth = weights[0].shape[0], len(weights)
+    seeds = weights[0].shape[0]
     generator = torch.Generator().manual_seed(0)
-
-    def forward(h: torch.Tensor) -> torch.Tensor:
-        for layer, w in enumerate(weights):
-            h = h @ w
-            if layer < depth - 1:
-                h = h / h.square().mean(-2, keepdim=True).sqrt() if bn else torch.relu(h)
-        return h
-
     for _ in range(epochs):
         order = torch.randperm(len(x), generator=generator)
         for start in range(0, len(x), batch):
             index = order[start : start + batch]
-            logits = forward(x[index].expand(seeds, -1, -1))
+            logits = bare_forward(x[index].expand(seeds, -1, -1), weights, bn)
             loss = F.cross_entropy(logits.mT, y[index].expand(seeds, -1), reduction="none").mean(-1).sum()
             with torch.no_grad():
                 for w, g in zip(weights, torch.autograd.grad(loss, weights), strict=True):
                     w.sub_(lr * g)
         if not bn:  # as the bare loop: one full-data loss per epoch
             with torch.no_grad():
-                forward(x.expand(seeds, -1, -1))
+                bare_forward(x.expand(seeds, -1, -1), weights, bn=False)
     if bn:
         with torch.no_grad():
             bn_readings(x, [w.detach() for w in weights], batch)
