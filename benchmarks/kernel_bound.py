@@ -46,9 +46,12 @@ def paired(
     bare: Callable[[], object],
     repeats: int,
 ) -> tuple[str, tuple[float, float, float], tuple[float, float, float]]:
-    """Time the three versions of one task in ``repeats`` rounds, each round running them back to back, so that a
-    ratio compares runs that saw the same load (this machine's speed drifts by 10-30% over minutes). Returns the
-    fastest time of each and the median over rounds of task / bare, plain / bare and task / plain."""
+    """Time the three versions of one task in ``repeats`` rounds after one untimed call of each, each round running
+    them back to back, so that a ratio compares runs that saw the same load (this machine's speed drifts by 10-30%
+    over minutes). Returns the fastest time of each and the median over rounds of task / bare, plain / bare and
+    task / plain."""
+    for function in (task, plain, bare):  # untimed: the first call pays lazy imports and loads the digits
+        function()
     rounds = []
     for _ in range(repeats):
         rounds.append([best_of(function, 1) for function in (task, plain, bare)])
